@@ -1,0 +1,117 @@
+"""Launch readiness: persona, voice, budget and delivery, plus the checks other apps add.
+
+Each check is ``{"id", "status", "summary", "fix"?}``; status is ok, or one of missing
+(blocks), weak or disabled (warnings). The aggregate follows the contract's rule for
+visual readiness: needs_attention if anything is missing, ready_with_warnings if
+anything is weak or disabled, else ready.
+"""
+
+from collections.abc import Callable
+
+from . import budgets
+from .models import Character
+
+# Providers of extra checks (the visuals app registers its four in AppConfig.ready).
+_providers: list[Callable[[Character], list[dict]]] = []
+
+
+def register_checks(provider: Callable[[Character], list[dict]]) -> None:
+    if provider not in _providers:
+        _providers.append(provider)
+
+
+def check(id_: str, status: str, summary: str, fix: str | None = None) -> dict:
+    out = {"id": id_, "status": status, "summary": summary}
+    if status != "ok" and fix:
+        out["fix"] = fix
+    return out
+
+
+def aggregate(checks: list[dict]) -> str:
+    statuses = {c["status"] for c in checks}
+    if "missing" in statuses:
+        return "needs_attention"
+    if statuses & {"weak", "disabled"}:
+        return "ready_with_warnings"
+    return "ready"
+
+
+def _non_empty_anchors(profile: dict) -> bool:
+    anchors = profile.get("identity_anchors")
+    return isinstance(anchors, list | dict) and len(anchors) > 0
+
+
+def authoring_checks(character: Character) -> list[dict]:
+    version = character.active_version
+    profile = version.profile or {}
+    thresholds = version.behavioral_thresholds or {}
+    checks = []
+
+    # persona: who the character is — profile.persona, or identity anchors of either shape.
+    if (isinstance(profile.get("persona"), str) and profile["persona"].strip()) or _non_empty_anchors(profile):
+        checks.append(check("persona", "ok", "Persona defined."))
+    else:
+        checks.append(
+            check(
+                "persona",
+                "missing",
+                "No persona: profile.persona and profile.identity_anchors are both empty.",
+                "Set profile.persona (text) or profile.identity_anchors in PATCH /v1/characters/{slug}.",
+            )
+        )
+
+    # voice: how it speaks — profile.voice, or text anchors (a list doubles as voice anchors).
+    if (isinstance(profile.get("voice"), str) and profile["voice"].strip()) or _non_empty_anchors(profile):
+        checks.append(check("voice", "ok", "Voice anchors set."))
+    else:
+        checks.append(
+            check(
+                "voice",
+                "weak",
+                "No voice guidance (profile.voice or identity_anchors).",
+                "Set profile.voice, or author profile.identity_anchors.",
+            )
+        )
+
+    # budget: units left this month for the character and its account.
+    left = budgets.remaining(character)
+    finite = [v for v in left.values() if v is not None]
+    if finite and min(finite) <= 0:
+        checks.append(
+            check(
+                "budget",
+                "missing",
+                "No metered units left this month.",
+                "Raise monthly_budget (PATCH /v1/characters/{slug}) or the account's credit_cap.",
+            )
+        )
+    elif not finite:
+        checks.append(check("budget", "ok", "Unlimited budget."))
+    else:
+        checks.append(check("budget", "ok", f"{min(finite)} unit(s) left this month."))
+
+    # delivery: daily_image_cap > 0, without which no image is ever sent (R01).
+    cap = thresholds.get("daily_image_cap", 0) or 0
+    if cap > 0:
+        checks.append(check("delivery", "ok", f"Up to {cap} image(s) a day."))
+    else:
+        checks.append(
+            check(
+                "delivery",
+                "disabled",
+                "daily_image_cap is 0: the character never sends an image.",
+                "Set behavioral_thresholds.daily_image_cap > 0.",
+            )
+        )
+    return checks
+
+
+def launch_readiness(character: Character) -> dict:
+    checks = authoring_checks(character)
+    for provider in _providers:
+        checks.extend(provider(character))
+    return {
+        "status": aggregate(checks),
+        "checks": checks,
+        "active_version_id": str(character.active_version_id),
+    }

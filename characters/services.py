@@ -1,0 +1,173 @@
+"""Characters, versions and sessions: every write the API, admin and curator pages make."""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from loreos.api.errors import ApiError, ErrorCode, not_found
+
+from .models import Account, Character, CharacterVersion, Session, SessionEvent
+
+THRESHOLD_DEFAULTS = {
+    "image_proactivity": 0,
+    "selfie_comfort": 0,
+    "daily_image_cap": 0,
+    "image_cooldown_seconds": 0,
+}
+
+
+def get_character(account: Account, slug: str, *, for_update=False) -> Character:
+    rows = Character.objects.select_related("active_version", "account")
+    if for_update:
+        rows = rows.select_for_update(of=("self",))
+    character = rows.filter(account=account, slug=slug).first()
+    if character is None:
+        raise not_found("character")
+    return character
+
+
+def _new_version(character, *, profile, behavioral_thresholds) -> CharacterVersion:
+    last = character.versions.order_by("-number").values_list("number", flat=True).first()
+    version = CharacterVersion.objects.create(
+        character=character,
+        number=(last or 0) + 1,
+        profile=profile,
+        behavioral_thresholds={**THRESHOLD_DEFAULTS, **behavioral_thresholds},
+    )
+    character.active_version = version
+    character.save(update_fields=["active_version", "updated_at"])
+    return version
+
+
+def character_create(
+    *,
+    account: Account,
+    slug: str,
+    name: str,
+    profile: dict | None = None,
+    behavioral_thresholds: dict | None = None,
+    monthly_budget: int | None = None,
+) -> Character:
+    """Create a character with version 1 active."""
+    try:
+        with transaction.atomic():
+            character = Character.objects.create(
+                account=account, slug=slug, name=name, monthly_budget=monthly_budget
+            )
+            _new_version(
+                character,
+                profile=profile or {},
+                behavioral_thresholds=behavioral_thresholds or {},
+            )
+    except IntegrityError:
+        raise ApiError(
+            ErrorCode.SLUG_TAKEN,
+            f"a character with slug '{slug}' already exists in this account",
+            "Choose another slug, or PATCH /v1/characters/{slug} to change the existing one.",
+            status=409,
+            field="slug",
+        ) from None
+    return character
+
+
+_UNSET = object()
+
+
+def character_update(
+    *,
+    account: Account,
+    slug: str,
+    name=_UNSET,
+    monthly_budget=_UNSET,
+    profile=_UNSET,
+    behavioral_thresholds=_UNSET,
+) -> Character:
+    """Change a character. A sent profile or behavioral_thresholds makes a new version.
+
+    A sent `profile` replaces the previous one wholesale (the contract's rule: omit
+    identity_anchors and the new version has none). Sent `behavioral_thresholds` keys
+    are merged over the previous version's.
+    """
+    with transaction.atomic():
+        character = get_character(account, slug, for_update=True)
+        fields = []
+        if name is not _UNSET:
+            character.name = name
+            fields.append("name")
+        if monthly_budget is not _UNSET:
+            character.monthly_budget = monthly_budget
+            fields.append("monthly_budget")
+        if fields:
+            character.save(update_fields=[*fields, "updated_at"])
+        if profile is not _UNSET or behavioral_thresholds is not _UNSET:
+            previous = character.active_version
+            _new_version(
+                character,
+                profile=previous.profile if profile is _UNSET else profile,
+                behavioral_thresholds={
+                    **previous.behavioral_thresholds,
+                    **({} if behavioral_thresholds is _UNSET else behavioral_thresholds),
+                },
+            )
+    return get_character(account, slug)
+
+
+# --- Sessions and their event log ----------------------------------------------------
+
+
+def get_session(account: Account, session_id) -> Session:
+    session = (
+        Session.objects.select_related("character")
+        .filter(pk=session_id, character__account=account)
+        .first()
+        if _is_uuid(session_id)
+        else None
+    )
+    if session is None:
+        raise not_found("session")
+    return session
+
+
+def _is_uuid(value) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True
+
+
+def session_open(*, character: Character) -> Session:
+    with transaction.atomic():
+        session = Session.objects.create(character=character)
+        append_event(session, "session.opened", {"character": character.slug})
+    return session
+
+
+def session_exit(*, session: Session) -> Session:
+    with transaction.atomic():
+        locked = Session.objects.select_for_update().get(pk=session.pk)
+        if locked.status == Session.Status.EXITED:
+            return locked
+        locked.status = Session.Status.EXITED
+        locked.exited_at = timezone.now()
+        locked.save(update_fields=["status", "exited_at"])
+        append_event(locked, "session.exited", {})
+    locked.refresh_from_db()
+    return locked
+
+
+def append_event(session: Session, type_: str, data: dict) -> SessionEvent:
+    """Append one event with the next seq; the session row lock orders writers."""
+    with transaction.atomic():
+        locked = Session.objects.select_for_update().only("last_seq").get(pk=session.pk)
+        seq = locked.last_seq + 1
+        Session.objects.filter(pk=session.pk).update(last_seq=seq)
+        return SessionEvent.objects.create(session_id=session.pk, seq=seq, type=type_, data=data)
+
+
+def events_since(session: Session, since: int, limit: int) -> tuple[list[SessionEvent], bool]:
+    rows = list(
+        SessionEvent.objects.filter(session=session, seq__gt=since).order_by("seq")[: limit + 1]
+    )
+    return rows[:limit], len(rows) > limit

@@ -1,0 +1,170 @@
+"""HTTP ↔ services for characters, versions, launch readiness and sessions."""
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from loreos.api.pagination import paginate
+from loreos.api.responses import action, v0
+from loreos.api.errors import validation_error
+from loreos.api.schema import ERRORS
+
+from . import readiness, services
+from .models import Character
+from .serializers import (
+    CharacterPatchSerializer,
+    CharacterSerializer,
+    CharacterWriteSerializer,
+    EventSerializer,
+    SessionSerializer,
+    VersionSerializer,
+)
+
+
+def _character_actions(slug):
+    return [
+        action(f"GET /v1/characters/{slug}/visual-readiness", "Check what selfies still need"),
+        action(
+            f"POST /v1/characters/{slug}/visual-assets",
+            "Upload the identity image (multipart, category=identity)",
+        ),
+        action(f"POST /v1/characters/{slug}/sessions", "Open a sandbox session"),
+    ]
+
+
+class CharacterListView(APIView):
+    @extend_schema(responses={200: CharacterSerializer(many=True), **ERRORS}, tags=["characters"])
+    def get(self, request):
+        rows = Character.objects.filter(account=request.account).select_related("active_version")
+        page, pagination = paginate(rows.order_by("slug"), request)
+        return v0(CharacterSerializer(page, many=True).data, pagination=pagination)
+
+    @extend_schema(
+        request=CharacterWriteSerializer,
+        responses={201: CharacterSerializer, **ERRORS},
+        tags=["characters"],
+    )
+    def post(self, request):
+        body = CharacterWriteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        character = services.character_create(account=request.account, **body.validated_data)
+        character = services.get_character(request.account, character.slug)
+        return v0(
+            CharacterSerializer(character).data,
+            status=201,
+            next_actions=_character_actions(character.slug),
+        )
+
+
+class CharacterDetailView(APIView):
+    @extend_schema(responses={200: CharacterSerializer, **ERRORS}, tags=["characters"])
+    def get(self, request, slug):
+        character = services.get_character(request.account, slug)
+        return v0(CharacterSerializer(character).data, next_actions=_character_actions(slug))
+
+    @extend_schema(
+        request=CharacterPatchSerializer,
+        responses={200: CharacterSerializer, **ERRORS},
+        tags=["characters"],
+    )
+    def patch(self, request, slug):
+        body = CharacterPatchSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        character = services.character_update(
+            account=request.account, slug=slug, **body.validated_data
+        )
+        return v0(CharacterSerializer(character).data, next_actions=_character_actions(slug))
+
+
+class VersionListView(APIView):
+    @extend_schema(responses={200: VersionSerializer(many=True), **ERRORS}, tags=["characters"])
+    def get(self, request, slug):
+        character = services.get_character(request.account, slug)
+        page, pagination = paginate(character.versions.order_by("-number"), request)
+        return v0(
+            VersionSerializer(page, many=True).data,
+            pagination=pagination,
+            active_version_id=str(character.active_version_id),
+        )
+
+
+class LaunchReadinessView(APIView):
+    @extend_schema(tags=["readiness"], responses={200: dict, **ERRORS})
+    def get(self, request, slug):
+        character = services.get_character(request.account, slug)
+        return Response(readiness.launch_readiness(character))
+
+
+class SessionCreateView(APIView):
+    @extend_schema(request=None, responses={201: SessionSerializer, **ERRORS}, tags=["sessions"])
+    def post(self, request, slug):
+        character = services.get_character(request.account, slug)
+        session = services.session_open(character=character)
+        return v0(
+            SessionSerializer(session).data,
+            status=201,
+            next_actions=[
+                action(f"POST /v1/characters/{slug}/image-probe", "Run an image probe in it"),
+                action(f"GET /v1/sessions/{session.id}/events?since=0", "Read its event log"),
+            ],
+        )
+
+
+class SessionDetailView(APIView):
+    @extend_schema(responses={200: SessionSerializer, **ERRORS}, tags=["sessions"])
+    def get(self, request, session_id):
+        session = services.get_session(request.account, session_id)
+        return v0(SessionSerializer(session).data)
+
+
+class SessionExitView(APIView):
+    @extend_schema(request=None, responses={200: SessionSerializer, **ERRORS}, tags=["sessions"])
+    def post(self, request, session_id):
+        session = services.get_session(request.account, session_id)
+        session = services.session_exit(session=session)
+        return v0(SessionSerializer(session).data)
+
+
+def _int_param(request, name, default, low, high):
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise validation_error(name, "must be an integer") from None
+    if not low <= value <= high:
+        raise validation_error(name, f"must be between {low} and {high}")
+    return value
+
+
+class SessionEventsView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("since", int, description="return events with seq > since"),
+            OpenApiParameter("limit", int, description="page size (default 100, max 1000)"),
+        ],
+        responses={200: EventSerializer(many=True), **ERRORS},
+        tags=["sessions"],
+    )
+    def get(self, request, session_id):
+        session = services.get_session(request.account, session_id)
+        since = _int_param(request, "since", 0, 0, 2**62)
+        limit = _int_param(request, "limit", settings.LOREOS_EVENTS_PAGE_LIMIT, 1, 1000)
+        events, has_more = services.events_since(session, since, limit)
+        next_since = events[-1].seq if events else since
+        return v0(
+            {
+                "session_id": str(session.id),
+                "events": EventSerializer(events, many=True).data,
+                "next_since": next_since,
+                "has_more": has_more,
+            },
+            next_actions=[
+                action(
+                    f"GET /v1/sessions/{session.id}/events?since={next_since}",
+                    "Read the events after these",
+                )
+            ],
+        )

@@ -1,0 +1,264 @@
+"""Settings for the LoreOS visual identity service.
+
+Every value is read here, from the environment, through django-environ. The defaults
+are the embedded ones (SQLite, local files and a server-less broker under ``var/``);
+production sets the variables listed in README.md and docs/deployment.md.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+VAR_DIR = Path(env.str("LOREOS_VAR_DIR", default=str(BASE_DIR / "var")))
+
+# --- Core -------------------------------------------------------------------------
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="insecure-embedded-default-change-me")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Absolute base for asset URLs when a URL is built outside a request (worker, shell).
+LOREOS_PUBLIC_BASE_URL = env.str("LOREOS_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "django_filters",
+    "characters",
+    "visuals",
+]
+
+MIDDLEWARE = [
+    "loreos.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "loreos.urls"
+WSGI_APPLICATION = "loreos.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: SQLite under var/ unless DATABASE_URL says otherwise ---------------
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE transactions serialise writers up front, so a budget check and the
+    # spend it guards can never interleave; WAL lets the web server and the worker
+    # read while the other writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/curate/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and media files -------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Serve MEDIA_ROOT from the app itself (the embedded default). Off when S3 serves files.
+LOREOS_SERVE_MEDIA = env.bool("LOREOS_SERVE_MEDIA", default=True)
+
+LOREOS_STORAGE = env.str("LOREOS_STORAGE", default="local")
+if LOREOS_STORAGE == "s3":
+    _s3_options = {
+        "bucket_name": env.str("LOREOS_S3_BUCKET"),
+        "region_name": env.str("LOREOS_S3_REGION", default=None),
+        "endpoint_url": env.str("LOREOS_S3_ENDPOINT_URL", default=None),
+        "custom_domain": env.str("LOREOS_S3_CUSTOM_DOMAIN", default=None),
+        "querystring_auth": env.bool("LOREOS_S3_SIGNED_URLS", default=True),
+        "querystring_expire": env.int("LOREOS_S3_SIGNED_URL_SECONDS", default=3600),
+        "access_key": env.str("LOREOS_S3_ACCESS_KEY_ID", default=None),
+        "secret_key": env.str("LOREOS_S3_SECRET_ACCESS_KEY", default=None),
+        "file_overwrite": False,
+        "default_acl": None,
+    }
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {k: v for k, v in _s3_options.items() if v is not None},
+    }
+    LOREOS_SERVE_MEDIA = False
+else:
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {
+        "BACKEND": env.str(
+            "LOREOS_STATICFILES_STORAGE",
+            default="whitenoise.storage.CompressedStaticFilesStorage",
+        )
+    },
+}
+
+# Uploads: never hold more than this in memory; larger bodies spool to a temp file.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default=None)
+
+# --- Security (production turns these on by environment) -------------------------
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+if env.bool("LOREOS_BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- API -------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["loreos.api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["loreos.api.auth.HasApiKey"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "loreos.api.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_RATES": {
+        "metered": env.str("LOREOS_METERED_THROTTLE", default="120/min"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LoreOS visual identity API",
+    "DESCRIPTION": (
+        "Identity assets, visual readiness, image probes and inventory generation. "
+        "Every error body is {\"detail\": {\"code\", \"message\", \"fix\"}}."
+    ),
+    "VERSION": "v0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer"},
+        }
+    },
+    "SECURITY": [{"bearerAuth": []}],
+}
+
+# --- Celery -----------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+_broker_dir = VAR_DIR / "broker"
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+    if CELERY_BROKER_URL.startswith("filesystem")
+    else {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)}
+)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("LOREOS_TASK_SOFT_TIME_LIMIT", default=240)
+CELERY_TASK_TIME_LIMIT = env.int("LOREOS_TASK_TIME_LIMIT", default=300)
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-image-requests": {
+        "task": "visuals.tasks.sweep_stale_requests",
+        "schedule": 60.0,
+    }
+}
+
+# --- Image generation ----------------------------------------------------------------
+LOREOS_IMAGE_BACKEND = env.str("LOREOS_IMAGE_BACKEND", default="compositor")
+LOREOS_OPENAI_BASE_URL = env.str("LOREOS_OPENAI_BASE_URL", default="https://api.openai.com/v1")
+LOREOS_OPENAI_API_KEY = env.str("LOREOS_OPENAI_API_KEY", default="")
+LOREOS_OPENAI_MODEL = env.str("LOREOS_OPENAI_MODEL", default="gpt-image-1")
+LOREOS_OPENAI_TIMEOUT_SECONDS = env.float("LOREOS_OPENAI_TIMEOUT_SECONDS", default=120.0)
+LOREOS_OPENAI_MAX_RETRIES = env.int("LOREOS_OPENAI_MAX_RETRIES", default=3)
+# A request still generating after this long is ended as failed by the sweep.
+LOREOS_STALE_GENERATION_SECONDS = env.int("LOREOS_STALE_GENERATION_SECONDS", default=900)
+# Consistency bands on dlib's 128-d face distance (lower is more alike).
+LOREOS_FACE_PASS_DISTANCE = env.float("LOREOS_FACE_PASS_DISTANCE", default=0.5)
+LOREOS_FACE_FAIL_DISTANCE = env.float("LOREOS_FACE_FAIL_DISTANCE", default=0.65)
+# Whether a non-HTTPS asset URL counts as fetchable by the generator (on in production).
+LOREOS_REQUIRE_HTTPS_ASSETS = env.bool("LOREOS_REQUIRE_HTTPS_ASSETS", default=False)
+
+# --- Limits and metering ------------------------------------------------------------
+LOREOS_MAX_UPLOAD_BYTES = env.int("LOREOS_MAX_UPLOAD_BYTES", default=8 * 1024 * 1024)
+LOREOS_MAX_IMAGE_PIXELS = env.int("LOREOS_MAX_IMAGE_PIXELS", default=64_000_000)
+LOREOS_UNITS_PER_IMAGE = env.int("LOREOS_UNITS_PER_IMAGE", default=1)
+LOREOS_MAX_BATCH_IMAGES = 8
+LOREOS_EVENTS_PAGE_LIMIT = env.int("LOREOS_EVENTS_PAGE_LIMIT", default=100)
+LOREOS_DEFAULT_PAGE_SIZE = env.int("LOREOS_DEFAULT_PAGE_SIZE", default=50)
+
+# --- Logging: one JSON object a line, with the request id ---------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "loreos.logging.RequestIdFilter"}},
+    "formatters": {"json": {"()": "loreos.logging.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,169 @@
+"""Visual assets (character-global) and image requests (one per metered generation)."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from .vocab import Category, ImageKind
+
+
+def asset_upload_to(instance, filename):
+    # The server chooses every stored name; the client's filename is never used.
+    ext = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}.get(instance.format, "bin")
+    return f"assets/{instance.character_id}/{instance.id}.{ext}"
+
+
+def generated_upload_to(instance, filename):
+    return f"generated/{instance.character_id}/{instance.id}.png"
+
+
+class VisualAsset(models.Model):
+    class Status(models.TextChoices):
+        CANDIDATE = "candidate"
+        ACTIVE = "active"
+        RETIRED = "retired"
+        REJECTED = "rejected"
+
+    class Promotion(models.TextChoices):
+        CANDIDATE = "candidate"
+        APPROVED_ANCHOR = "approved_anchor"
+        APPROVED_KEYFRAME = "approved_keyframe"
+
+    class QA(models.TextChoices):
+        UNREVIEWED = "unreviewed"
+        PASSED = "passed"
+        FAILED = "failed"
+
+    class Source(models.TextChoices):
+        UPLOAD = "upload"
+        INVENTORY = "inventory"
+        PROBE = "probe"
+        RUNTIME = "runtime"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    character = models.ForeignKey(
+        "characters.Character", on_delete=models.CASCADE, related_name="visual_assets"
+    )
+    category = models.CharField(max_length=16, choices=Category.choices)
+    asset_key = models.CharField(max_length=128)
+    label = models.CharField(max_length=200)
+    visual_summary = models.TextField(blank=True)
+    visual_description = models.TextField(blank=True)
+    file = models.FileField(upload_to=asset_upload_to, max_length=255)
+    sha256 = models.CharField(max_length=64)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    format = models.CharField(max_length=8)
+    byte_size = models.PositiveIntegerField()
+    asset_status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.CANDIDATE
+    )
+    promotion_status = models.CharField(
+        max_length=20, choices=Promotion.choices, default=Promotion.CANDIDATE
+    )
+    qa_status = models.CharField(max_length=16, choices=QA.choices, default=QA.UNREVIEWED)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.UPLOAD)
+    image_request = models.OneToOneField(
+        "ImageRequest",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="produced_asset",
+    )
+    # Measured, never blocking advice (face found, group photo, blur …).
+    advice = models.JSONField(default=list, blank=True)
+    # Audit trail of the last decision (who, when, why).
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["character", "category", "asset_status"]),
+            models.Index(fields=["character", "-created_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.category}:{self.asset_key}"
+
+
+class ImageRequest(models.Model):
+    class Origin(models.TextChoices):
+        PROBE = "probe"
+        INVENTORY = "inventory"
+        RUNTIME = "runtime"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        QUEUED = "queued"
+        GENERATING = "generating"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        BLOCKED = "blocked"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    character = models.ForeignKey(
+        "characters.Character", on_delete=models.CASCADE, related_name="image_requests"
+    )
+    session = models.ForeignKey(
+        "characters.Session", on_delete=models.CASCADE, related_name="image_requests"
+    )
+    version = models.ForeignKey(
+        "characters.CharacterVersion", on_delete=models.PROTECT, related_name="+"
+    )
+    origin = models.CharField(max_length=16, choices=Origin.choices)
+    probe_type = models.CharField(max_length=32, blank=True)
+    category = models.CharField(max_length=16, blank=True)
+    image_kind = models.CharField(max_length=8, choices=ImageKind.choices)
+    request_status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.DRAFT
+    )
+    decision = models.CharField(max_length=32, default="send_image")
+    deliverable = models.BooleanField(default=True)
+    # Internal: the brief sent to the backend. Never returned by the API.
+    brief = models.JSONField(default=dict, blank=True)
+    style_brief = models.TextField(blank=True)
+    forbidden = models.JSONField(default=list, blank=True)
+    hold_for_review = models.BooleanField(default=False)
+    batch_id = models.UUIDField(null=True, blank=True)
+    assets_sent = models.JSONField(default=list, blank=True)
+    parent = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children"
+    )
+    image = models.FileField(upload_to=generated_upload_to, max_length=255, blank=True)
+    servable = models.BooleanField(default=False)
+    consistency = models.JSONField(null=True, blank=True)
+    failure_reason = models.TextField(null=True, blank=True)
+    backend = models.CharField(max_length=32, blank=True)
+    backend_seconds = models.FloatField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["character", "origin", "-created_at"]),
+            models.Index(fields=["session", "-created_at"]),
+            models.Index(fields=["batch_id"]),
+            models.Index(fields=["request_status", "started_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.origin}:{self.probe_type or self.category} {self.request_status}"
+
+    @property
+    def state(self) -> str:
+        from .reports import state_of
+
+        return state_of(self.request_status)

@@ -1,0 +1,29 @@
+"""Infrastructure only: stored files leave storage after the row's deletion commits."""
+
+from django.db import transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+
+from .models import ImageRequest, VisualAsset
+
+
+def _delete_after_commit(field_file):
+    if not field_file:
+        return
+    storage, name = field_file.storage, field_file.name
+    transaction.on_commit(lambda: storage.delete(name))
+
+
+@receiver(post_delete, sender=VisualAsset)
+def remove_asset_file(sender, instance, **kwargs):
+    # A generated asset shares its file with the image request that produced it; the
+    # request (the report) owns that file and removes it when it goes.
+    if instance.image_request_id and instance.file.name:
+        if ImageRequest.objects.filter(pk=instance.image_request_id).exists():
+            return
+    _delete_after_commit(instance.file)
+
+
+@receiver(post_delete, sender=ImageRequest)
+def remove_generated_file(sender, instance, **kwargs):
+    _delete_after_commit(instance.image)

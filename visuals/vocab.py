@@ -1,0 +1,51 @@
+"""The contract's vocabularies: categories, probe types and image kinds."""
+
+from django.db import models
+
+
+class Category(models.TextChoices):
+    IDENTITY = "identity"
+    WARDROBE = "wardrobe"
+    ACCESSORY = "accessory"
+    PROP = "prop"
+    PLACE = "place"
+    SCENE = "scene"
+    STYLE = "style"
+    KEYFRAME = "keyframe"
+
+
+# Everything but identity counts as inventory for readiness (contract table).
+INVENTORY_CATEGORIES = [c.value for c in Category if c != Category.IDENTITY]
+# What POST .../inventory/generate accepts (identity and keyframe are not generatable).
+GENERATABLE_CATEGORIES = ["accessory", "place", "prop", "scene", "wardrobe"]
+
+
+class ImageKind(models.TextChoices):
+    SELFIE = "selfie"
+    SCENE = "scene"
+    OBJECT = "object"
+
+
+class ProbeType(models.TextChoices):
+    IDENTITY_SELFIE = "identity_selfie"
+    FULL_BODY_IDENTITY = "full_body_identity"
+    WARDROBE_VARIATION = "wardrobe_variation"
+    ACCESSORY_CARRY_FORWARD = "accessory_carry_forward"
+    SAME_SCENE_FOLLOWUP = "same_scene_followup"
+    PROP_USAGE = "prop_usage"
+    FORBIDDEN_VISUAL_CHECK = "forbidden_visual_check"
+
+
+PROBE_TYPES = [p.value for p in ProbeType]
+CONTINUITY_PROBES = {ProbeType.ACCESSORY_CARRY_FORWARD, ProbeType.SAME_SCENE_FOLLOWUP}
+
+# Every probe draws the character, so every probe is a selfie-kind image (the judge
+# compares faces); the inventory categories map to the kind of picture they are.
+PROBE_IMAGE_KIND = {p.value: ImageKind.SELFIE.value for p in ProbeType}
+CATEGORY_IMAGE_KIND = {
+    "wardrobe": ImageKind.SELFIE.value,
+    "accessory": ImageKind.OBJECT.value,
+    "prop": ImageKind.OBJECT.value,
+    "place": ImageKind.SCENE.value,
+    "scene": ImageKind.SCENE.value,
+}
