@@ -4,6 +4,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from loreos.api.errors import ApiError, ErrorCode, not_found
+from loreos.api.ids import is_uuid
 
 from .models import Account, Character, CharacterVersion, Session, SessionEvent
 
@@ -114,27 +115,21 @@ def character_update(
 # --- Sessions and their event log ----------------------------------------------------
 
 
-def get_session(account: Account, session_id) -> Session:
-    session = (
+def get_session_or_none(account: Account, session_id) -> Session | None:
+    if not is_uuid(session_id):
+        return None
+    return (
         Session.objects.select_related("character")
         .filter(pk=session_id, character__account=account)
         .first()
-        if _is_uuid(session_id)
-        else None
     )
+
+
+def get_session(account: Account, session_id) -> Session:
+    session = get_session_or_none(account, session_id)
     if session is None:
         raise not_found("session")
     return session
-
-
-def _is_uuid(value) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return False
-    return True
 
 
 def session_open(*, character: Character) -> Session:

@@ -1,0 +1,55 @@
+"""Request bodies of the metered endpoints (shape only; the rules live in visuals/requests.py)."""
+
+from rest_framework import serializers
+
+from loreos.api.errors import ApiError, ErrorCode
+
+from .vocab import GENERATABLE_CATEGORIES, PROBE_TYPES
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuse bodies that are not objects or carry unknown fields."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"non_field_errors": ["body must be a JSON object"]})
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({unknown[0]: ["unknown field"]})
+        return super().to_internal_value(data)
+
+
+class ProbeRequestSerializer(StrictSerializer):
+    probe_type = serializers.ChoiceField(choices=PROBE_TYPES)
+    session_id = serializers.CharField(max_length=64)
+
+
+class InventoryGenerateSerializer(StrictSerializer):
+    categories = serializers.ListField(child=serializers.CharField(), allow_empty=False)
+    session_id = serializers.CharField(max_length=64)
+    count_per_category = serializers.IntegerField(min_value=1, max_value=4, default=1)
+    style_brief = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    forbidden = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False, default=list, max_length=50
+    )
+    hold_for_review = serializers.BooleanField(default=False)
+
+    def validate_categories(self, value):
+        unknown = [c for c in value if c not in GENERATABLE_CATEGORIES]
+        if unknown:
+            raise ApiError(
+                ErrorCode.INVALID_CATEGORY,
+                f"'{unknown[0]}' cannot be generated; categories must be a subset of "
+                f"{', '.join(GENERATABLE_CATEGORIES)}",
+                "identity is developer-provided and keyframe is the default generated category; "
+                "send only wardrobe, accessory, prop, place or scene.",
+                status=422,
+                field="categories",
+            )
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("categories must not repeat; use count_per_category")
+        return value
+
+
+class RuntimeImageSerializer(StrictSerializer):
+    """A runtime image takes no parameters today; the body may be empty."""

@@ -1,0 +1,143 @@
+"""Image probes: run one (metered, async), poll its report, list recent ones."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from characters.services import get_character, get_session_or_none
+from loreos.api.auth import require_developer_key
+from loreos.api.errors import not_found
+from loreos.api.ids import is_uuid
+from loreos.api.pagination import paginate
+from loreos.api.responses import action
+from loreos.api.schema import ERRORS, METERED_ERRORS
+from loreos.api.throttles import MeteredThrottle
+
+from .. import requests as image_requests
+from ..models import ImageRequest
+from ..reports import report
+from ..request_serializers import ProbeRequestSerializer
+from ..vocab import PROBE_TYPES
+
+ProbeAccepted = inline_serializer(
+    name="ProbeAccepted",
+    fields={
+        "data": inline_serializer(
+            name="ProbeAcceptedData",
+            fields={
+                "probe_id": serializers.CharField(),
+                "session_id": serializers.CharField(),
+                "probe_type": serializers.CharField(),
+                "image_kind": serializers.CharField(),
+                "request_status": serializers.CharField(),
+                "decision": serializers.CharField(),
+                "deliverable": serializers.BooleanField(),
+            },
+        ),
+        "next_actions": serializers.ListField(child=serializers.DictField()),
+    },
+)
+
+ProbeReport = inline_serializer(
+    name="ProbeReport",
+    fields={
+        "probe_id": serializers.CharField(),
+        "session_id": serializers.CharField(),
+        "probe_type": serializers.CharField(allow_null=True),
+        "image_kind": serializers.CharField(),
+        "request_status": serializers.CharField(),
+        "state": serializers.CharField(),
+        "image_url": serializers.CharField(allow_null=True),
+        "servable": serializers.BooleanField(),
+        "summary": serializers.CharField(),
+        "assets_sent": serializers.ListField(child=serializers.CharField()),
+        "consistency": serializers.DictField(allow_null=True),
+        "failure_reason": serializers.CharField(allow_null=True),
+        "promotion_eligible": serializers.BooleanField(),
+        "continuity_dependent": serializers.BooleanField(),
+        "created_at": serializers.DateTimeField(),
+        "completed_at": serializers.DateTimeField(allow_null=True),
+    },
+)
+
+
+def _probes(character):
+    return ImageRequest.objects.filter(character=character, origin=ImageRequest.Origin.PROBE)
+
+
+class ProbeView(APIView):
+    throttle_classes = []
+
+    def get_throttles(self):
+        return [MeteredThrottle()] if self.request.method == "POST" else []
+
+    @extend_schema(
+        request=ProbeRequestSerializer,
+        responses={200: ProbeAccepted, 503: ERRORS[401], **METERED_ERRORS},
+        tags=["image probes"],
+        summary="Run an image probe (one metered generation, answered once queued)",
+    )
+    def post(self, request, slug):
+        require_developer_key(request)
+        character = get_character(request.account, slug)
+        body = ProbeRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        session = get_session_or_none(request.account, body.validated_data["session_id"])
+        probe = image_requests.create_probe(
+            character=character, session=session, probe_type=body.validated_data["probe_type"]
+        )
+        return Response(
+            {
+                "data": {
+                    "probe_id": str(probe.pk),
+                    "session_id": str(probe.session_id),
+                    "probe_type": probe.probe_type,
+                    "image_kind": probe.image_kind,
+                    "request_status": probe.request_status,
+                    "decision": probe.decision,
+                    "deliverable": probe.deliverable,
+                },
+                "next_actions": [
+                    action(
+                        f"GET /v1/characters/{slug}/image-probe/{probe.pk}",
+                        "Poll the probe result (image URL + assets sent + consistency)",
+                    ),
+                    action(
+                        f"GET /v1/sessions/{probe.session_id}/events?since=0",
+                        "Watch the session log for the image.ready event",
+                    ),
+                ],
+            },
+        )
+
+    @extend_schema(
+        parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+        responses={200: ProbeReport(many=True), **ERRORS},
+        tags=["image probes"],
+        summary="Recent probes, most recent first, with the valid probe_types",
+    )
+    def get(self, request, slug):
+        character = get_character(request.account, slug)
+        rows, pagination = paginate(_probes(character).order_by("-created_at", "-id"), request)
+        return Response(
+            {
+                "schema_version": "v0",
+                "data": {"probe_types": PROBE_TYPES, "probes": [report(r) for r in rows]},
+                "pagination": pagination,
+                "next_actions": [
+                    action(f"POST /v1/characters/{slug}/image-probe", "Run another probe"),
+                ],
+            }
+        )
+
+
+class ProbeDetailView(APIView):
+    @extend_schema(responses={200: ProbeReport, **ERRORS}, tags=["image probes"])
+    def get(self, request, slug, probe_id):
+        character = get_character(request.account, slug)
+        probe = _probes(character).filter(pk=probe_id).first() if is_uuid(probe_id) else None
+        if probe is None:
+            raise not_found("probe")
+        return Response(report(probe))
+
