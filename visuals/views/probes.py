@@ -113,7 +113,7 @@ class ProbeView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
-        responses={200: ProbeReport(many=True), **ERRORS},
+        responses={200: dict, **ERRORS},
         tags=["image probes"],
         summary="Recent probes, most recent first, with the valid probe_types",
     )
