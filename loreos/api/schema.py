@@ -1,5 +1,6 @@
 """OpenAPI pieces shared by every view: the error envelope for each error status."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -37,3 +38,13 @@ METERED_ERRORS = {
     409: _err("needs_identity or session_exited: a precondition is unmet"),
     429: _err("throttled: too many metered calls; see Retry-After"),
 }
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Documents ApiKeyAuthentication as the bearer scheme (SPECTACULAR_SETTINGS names it)."""
+
+    target_class = "loreos.api.auth.ApiKeyAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer"}
