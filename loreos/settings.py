@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django_filters",
     "characters",
     "visuals",
+    "curate",
 ]
 
 MIDDLEWARE = [

@@ -21,6 +21,7 @@ urlpatterns = [
     path("v1/", include("visuals.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("curate/", include("curate.urls")),
 ]
 
 if settings.LOREOS_SERVE_MEDIA:

@@ -5,6 +5,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from .models import ImageRequest, VisualAsset
+from .thumbnails import delete_thumbnails
 
 
 def _delete_after_commit(field_file):
@@ -16,6 +17,7 @@ def _delete_after_commit(field_file):
 
 @receiver(post_delete, sender=VisualAsset)
 def remove_asset_file(sender, instance, **kwargs):
+    _delete_thumbnails_after_commit(instance.pk)
     # A generated asset shares its file with the image request that produced it; the
     # request (the report) owns that file and removes it when it goes.
     if instance.image_request_id and instance.file.name:
@@ -24,6 +26,11 @@ def remove_asset_file(sender, instance, **kwargs):
     _delete_after_commit(instance.file)
 
 
+def _delete_thumbnails_after_commit(key):
+    transaction.on_commit(lambda: delete_thumbnails(key))
+
+
 @receiver(post_delete, sender=ImageRequest)
 def remove_generated_file(sender, instance, **kwargs):
+    _delete_thumbnails_after_commit(instance.pk)
     _delete_after_commit(instance.image)
