@@ -163,3 +163,27 @@ class UsageRecord(models.Model):
 
     def __str__(self):
         return f"{self.units}u {self.character_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a metered POST sent with an Idempotency-Key (kept 24 h)."""
+
+    class State(models.TextChoices):
+        IN_FLIGHT = "in_flight"
+        DONE = "done"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.IN_FLIGHT)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "key"], name="unique_idempotency_key")
+        ]
+
+    def __str__(self):
+        return f"{self.account_id}:{self.key}"

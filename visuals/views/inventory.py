@@ -10,6 +10,7 @@ from loreos.api.auth import require_developer_key
 from loreos.api.errors import validation_error
 from loreos.api.ids import is_uuid
 from loreos.api.pagination import paginate
+from loreos.api.idempotency import idempotent
 from loreos.api.responses import action
 from loreos.api.schema import ERRORS, METERED_ERRORS
 from loreos.api.throttles import MeteredThrottle
@@ -67,6 +68,7 @@ class InventoryGenerateView(APIView):
         tags=["inventory"],
         summary="Batch-generate inventory (≤ 8 metered images, answered once queued)",
     )
+    @idempotent
     def post(self, request, slug):
         require_developer_key(request)
         character = get_character(request.account, slug)

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from characters.services import get_session
+from loreos.api.idempotency import idempotent
 from loreos.api.responses import action
 from loreos.api.schema import METERED_ERRORS
 from loreos.api.throttles import MeteredThrottle
@@ -43,6 +44,7 @@ class RuntimeImageView(APIView):
         tags=["sessions"],
         summary="The character sends a selfie (subject to thresholds, daily cap, cooldown)",
     )
+    @idempotent
     def post(self, request, session_id):
         session = get_session(request.account, session_id)
         RuntimeImageSerializer(data=request.data if request.data else {}).is_valid(raise_exception=True)
