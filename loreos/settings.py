@@ -173,10 +173,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "loreos.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_THROTTLE_RATES": {
-        "metered": env.str("LOREOS_METERED_THROTTLE", default="120/min"),
-    },
 }
+# Per-key rate of metered POSTs (probe, inventory generate, runtime image); "" disables.
+LOREOS_METERED_THROTTLE = env.str("LOREOS_METERED_THROTTLE", default="120/min")
 SPECTACULAR_SETTINGS = {
     "TITLE": "LoreOS visual identity API",
     "DESCRIPTION": (
