@@ -10,7 +10,10 @@ image_request_id_var: ContextVar[str | None] = ContextVar("image_request_id", de
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record):
-        record.request_id = request_id_var.get()
+        # django.request logs a 4xx/5xx after the middleware chain has returned, when the
+        # context variable is already reset: take the id from the request it carries.
+        request = getattr(record, "request", None)
+        record.request_id = request_id_var.get() or getattr(request, "request_id", None)
         record.image_request_id = image_request_id_var.get()
         return True
 
