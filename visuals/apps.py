@@ -6,4 +6,9 @@ class VisualsConfig(AppConfig):
     verbose_name = "Visual identity"
 
     def ready(self):
+        from characters.readiness import register_checks
+
         from . import signals  # noqa: F401  (file clean-up after delete)
+        from .readiness import visual_checks
+
+        register_checks(visual_checks)

@@ -1,8 +1,19 @@
 from django.urls import path
 
-from .views import inventory, probes, runtime
+from .views import assets, inventory, probes, readiness, runtime
 
 urlpatterns: list = []
+
+# Visual assets, visual readiness and the visual inventory.
+urlpatterns += [
+    path("characters/<slug:slug>/visual-assets", assets.AssetCollectionView.as_view()),
+    path(
+        "characters/<slug:slug>/visual-assets/<str:asset_id>",
+        assets.AssetDetailView.as_view(),
+    ),
+    path("characters/<slug:slug>/visual-readiness", readiness.VisualReadinessView.as_view()),
+    path("characters/<slug:slug>/visual-inventory", assets.VisualInventoryView.as_view()),
+]
 
 # Metered generation: probes, inventory batches, runtime images.
 urlpatterns += [

@@ -1,0 +1,313 @@
+"""Visual assets: upload, promote, retire, reject, delete — every write on an asset.
+
+The asset lifecycle is one small explicit table (``ASSET_TRANSITIONS`` and
+``PROMOTION_TRANSITIONS``), the same for the API, the admin and the curator pages:
+
+asset_status (what a PATCH may set directly):
+    candidate -> rejected            (activation goes through a promotion)
+    active    -> retired | rejected
+    retired   -> active  | rejected  (restore, or reject for good)
+    rejected  -> candidate           (reopen for review; promotion resets to candidate)
+
+promotion_status:
+    candidate         -> approved_anchor | approved_keyframe   (the asset becomes active)
+    approved_anchor   -> approved_keyframe
+    approved_keyframe -> approved_anchor
+    Promoting needs asset_status candidate (a fresh or reopened asset). Identity assets
+    are anchors: their only approval is approved_anchor.
+
+Setting a value the asset already has is a no-op, never an error. qa_status (unreviewed,
+passed, failed) is a reviewer's note and may change freely. Every change records who
+(a Django user, or None for an API key), when and why.
+"""
+
+import logging
+import uuid
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from characters.models import Character
+from loreos.api.errors import ApiError, ErrorCode, not_found, validation_error
+from loreos.api.ids import is_uuid
+
+from . import advice as advice_rules
+from .models import VisualAsset
+from .uploads import check_image
+from .vocab import Category
+
+logger = logging.getLogger(__name__)
+
+Status = VisualAsset.Status
+Promotion = VisualAsset.Promotion
+
+NEEDS_IDENTITY_MESSAGE = "this character has no active identity asset yet"
+# The contract prints this fix with a literal {slug}; it is kept exactly so.
+NEEDS_IDENTITY_FIX = (
+    "Upload identity first: POST /v1/characters/{slug}/visual-assets (category=identity)."
+)
+
+ASSET_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    Status.CANDIDATE: (Status.REJECTED,),
+    Status.ACTIVE: (Status.RETIRED, Status.REJECTED),
+    Status.RETIRED: (Status.ACTIVE, Status.REJECTED),
+    Status.REJECTED: (Status.CANDIDATE,),
+}
+PROMOTION_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    Promotion.CANDIDATE: (Promotion.APPROVED_ANCHOR, Promotion.APPROVED_KEYFRAME),
+    Promotion.APPROVED_ANCHOR: (Promotion.APPROVED_KEYFRAME,),
+    Promotion.APPROVED_KEYFRAME: (Promotion.APPROVED_ANCHOR,),
+}
+APPROVALS = (Promotion.APPROVED_ANCHOR, Promotion.APPROVED_KEYFRAME)
+
+
+def _now():
+    return timezone.now()
+
+
+# --- Reading ---------------------------------------------------------------------------
+
+
+def active_identity_assets(character: Character) -> QuerySet:
+    return VisualAsset.objects.filter(
+        character=character, category=Category.IDENTITY, asset_status=Status.ACTIVE
+    )
+
+
+def get_asset(character: Character, asset_id) -> VisualAsset:
+    """The asset of this character, or a 404 envelope (bad, unknown or foreign id)."""
+    asset = (
+        VisualAsset.objects.filter(character=character, pk=asset_id).first()
+        if is_uuid(asset_id)
+        else None
+    )
+    if asset is None:
+        raise not_found("visual asset")
+    return asset
+
+
+# --- Upload ----------------------------------------------------------------------------
+
+
+def invalid_category(value) -> ApiError:
+    return ApiError(
+        ErrorCode.INVALID_CATEGORY,
+        f"unknown category '{value}'",
+        f"Use one of: {', '.join(Category.values)}.",
+        status=422,
+        field="category",
+    )
+
+
+def needs_identity() -> ApiError:
+    return ApiError(
+        ErrorCode.NEEDS_IDENTITY, NEEDS_IDENTITY_MESSAGE, NEEDS_IDENTITY_FIX, status=409
+    )
+
+
+def _required_text(name: str, value) -> str:
+    text = (value or "").strip() if isinstance(value, str) else ""
+    if not text:
+        raise validation_error(name, "must be a non-empty string")
+    return text
+
+
+def asset_upload(
+    *,
+    character: Character,
+    file,
+    category: str,
+    asset_key: str,
+    label: str,
+    visual_summary: str = "",
+    visual_description: str = "",
+) -> VisualAsset:
+    """Validate and store one uploaded image as an asset of the character.
+
+    Identity is active at once (approved_anchor); every other category is a candidate
+    and needs an active identity asset first (409 needs_identity). The stored name is
+    the server's (``asset_upload_to``), never the client's filename.
+    """
+    if category not in Category.values:
+        raise invalid_category(category)
+    asset_key = _required_text("asset_key", asset_key)
+    label = _required_text("label", label)
+    if file is None:
+        raise validation_error("file", "is required (a PNG, JPEG or WebP image)")
+    visual_summary = (visual_summary or "").strip()
+    visual_description = (visual_description or "").strip() or visual_summary or label
+
+    is_identity = category == Category.IDENTITY
+    if not is_identity and not active_identity_assets(character).exists():
+        raise needs_identity()
+
+    checked = check_image(file)
+    measured = advice_rules.identity_advice(checked.image) if is_identity else []
+
+    asset = VisualAsset(
+        id=uuid.uuid4(),
+        character=character,
+        category=category,
+        asset_key=asset_key,
+        label=label,
+        visual_summary=visual_summary,
+        visual_description=visual_description,
+        sha256=checked.sha256,
+        width=checked.width,
+        height=checked.height,
+        format=checked.format,
+        byte_size=checked.byte_size,
+        asset_status=Status.ACTIVE if is_identity else Status.CANDIDATE,
+        promotion_status=Promotion.APPROVED_ANCHOR if is_identity else Promotion.CANDIDATE,
+        source=VisualAsset.Source.UPLOAD,
+        advice=measured,
+    )
+    # Bytes first, row second: a failed insert removes the stored file again.
+    asset.file.save(f"upload.{checked.format.lower()}", checked.content, save=False)
+    try:
+        with transaction.atomic():
+            asset.save(force_insert=True)
+    except Exception:
+        asset.file.storage.delete(asset.file.name)
+        raise
+    return asset
+
+
+# --- Lifecycle -------------------------------------------------------------------------
+
+
+def _invalid_transition(field: str, current: str, wanted: str, allowed) -> ApiError:
+    allowed = list(allowed)
+    listed = ", ".join(allowed) if allowed else "none"
+    return ApiError(
+        ErrorCode.INVALID_TRANSITION,
+        f"{field} cannot go from {current} to {wanted}; allowed from {current}: {listed}",
+        _TRANSITION_FIXES.get((field, current), "Send one of the allowed values."),
+        status=422,
+        field=field,
+    )
+
+
+_TRANSITION_FIXES = {
+    ("asset_status", Status.CANDIDATE): (
+        "Activate a candidate by promoting it: "
+        '{"promotion_status": "approved_keyframe"} (or approved_anchor).'
+    ),
+    ("promotion_status", Promotion.CANDIDATE): (
+        'Reopen the asset first with {"asset_status": "candidate"}, then promote it.'
+    ),
+}
+
+
+def _promotion_targets(asset: VisualAsset) -> tuple[str, ...]:
+    targets = PROMOTION_TRANSITIONS.get(asset.promotion_status, ())
+    if asset.category == Category.IDENTITY:
+        targets = tuple(t for t in targets if t == Promotion.APPROVED_ANCHOR)
+    return targets
+
+
+def _apply_promotion(asset: VisualAsset, wanted: str) -> None:
+    if wanted == asset.promotion_status:
+        return
+    targets = _promotion_targets(asset)
+    if wanted not in targets:
+        raise _invalid_transition("promotion_status", asset.promotion_status, wanted, targets)
+    if asset.promotion_status == Promotion.CANDIDATE:
+        if asset.asset_status != Status.CANDIDATE:
+            raise ApiError(
+                ErrorCode.INVALID_TRANSITION,
+                f"only a candidate can be promoted; this asset is {asset.asset_status}",
+                _TRANSITION_FIXES[("promotion_status", Promotion.CANDIDATE)],
+                status=422,
+                field="promotion_status",
+            )
+        asset.asset_status = Status.ACTIVE
+    asset.promotion_status = wanted
+
+
+def _apply_status(asset: VisualAsset, wanted: str) -> None:
+    if wanted == asset.asset_status:
+        return
+    allowed = ASSET_TRANSITIONS.get(asset.asset_status, ())
+    if wanted not in allowed:
+        raise _invalid_transition("asset_status", asset.asset_status, wanted, allowed)
+    asset.asset_status = wanted
+    if wanted == Status.CANDIDATE:
+        asset.promotion_status = Promotion.CANDIDATE
+
+
+def asset_update(
+    *,
+    asset: VisualAsset,
+    actor=None,
+    promotion_status: str | None = None,
+    asset_status: str | None = None,
+    qa_status: str | None = None,
+    reason: str = "",
+) -> VisualAsset:
+    """Move an asset through the lifecycle table; raise 422 invalid_transition otherwise.
+
+    A promotion is applied first; an asset_status sent with an approval must then be
+    ``active`` (promoting activates). The row is locked for the change.
+    """
+    for name, value, choices in (
+        ("promotion_status", promotion_status, Promotion.values),
+        ("asset_status", asset_status, Status.values),
+        ("qa_status", qa_status, VisualAsset.QA.values),
+    ):
+        if value is not None and value not in choices:
+            raise validation_error(name, f"must be one of {', '.join(choices)}")
+    if promotion_status is None and asset_status is None and qa_status is None:
+        raise validation_error(
+            "promotion_status", "send at least one of promotion_status, asset_status, qa_status"
+        )
+    if (
+        promotion_status in APPROVALS
+        and asset_status is not None
+        and asset_status != Status.ACTIVE
+    ):
+        raise ApiError(
+            ErrorCode.INVALID_TRANSITION,
+            f"promoting to {promotion_status} makes the asset active; "
+            f"asset_status cannot be {asset_status} in the same request",
+            "Send the promotion alone, or the asset_status change alone.",
+            status=422,
+            field="asset_status",
+        )
+
+    with transaction.atomic():
+        locked = VisualAsset.objects.select_for_update().get(pk=asset.pk)
+        before = (locked.asset_status, locked.promotion_status, locked.qa_status)
+        if promotion_status is not None:
+            _apply_promotion(locked, promotion_status)
+        if asset_status is not None:
+            _apply_status(locked, asset_status)
+        if qa_status is not None:
+            locked.qa_status = qa_status
+        if (locked.asset_status, locked.promotion_status, locked.qa_status) != before:
+            locked.decided_by = actor if getattr(actor, "pk", None) else None
+            locked.decided_at = _now()
+            locked.decision_reason = reason or ""
+            locked.save(
+                update_fields=[
+                    "asset_status",
+                    "promotion_status",
+                    "qa_status",
+                    "decided_by",
+                    "decided_at",
+                    "decision_reason",
+                    "updated_at",
+                ]
+            )
+    return locked
+
+
+def asset_delete(*, asset: VisualAsset, actor=None) -> None:
+    """Delete the asset; its stored file leaves storage once the deletion commits."""
+    with transaction.atomic():
+        logger.info(
+            "visual asset deleted",
+            extra={"asset_id": str(asset.pk), "by": getattr(actor, "pk", None)},
+        )
+        asset.delete()

@@ -1,0 +1,202 @@
+"""Visual readiness: the contract's four deterministic checks and their aggregate.
+
+| id                 | ok when                                                  | else     |
+| identity_asset     | >= 1 active identity asset (character-global)            | missing  |
+| identity_anchors   | active version's profile.identity_anchors is a non-empty | missing  |
+|                    | dict (a list is missing here, though authoring accepts it)|         |
+| inventory_coverage | >= 1 active asset in an inventory category (global)      | weak     |
+| image_generation   | active version's image_proactivity or selfie_comfort > 0 | disabled |
+
+The body is the contract's bare object (no v0 envelope) plus one extra key, ``advice``:
+measured, never-blocking hints (identity-image advice, an identity image the generator
+cannot fetch, a daily_image_cap of 0) that never change a check's status.
+Two queries, whatever the number of assets.
+"""
+
+from django.conf import settings
+from django.db.models import Count, Q
+
+from characters.models import Character
+from characters.readiness import aggregate, check
+
+from .models import VisualAsset
+from .storage import absolute_url, is_fetchable
+from .vocab import INVENTORY_CATEGORIES, Category
+
+SCOPE_NOTE = (
+    "identity_anchors + image_generation reflect the ACTIVE character version "
+    "(active_version_id); identity_asset + inventory_coverage are character-global and "
+    "persist across versions. A PATCH that sends a new profile replaces it wholesale: "
+    "always include identity_anchors in it."
+)
+
+Status = VisualAsset.Status
+
+
+def _positive(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _facts(character: Character) -> dict:
+    identity = list(
+        VisualAsset.objects.filter(
+            character=character, category=Category.IDENTITY, asset_status=Status.ACTIVE
+        )
+        .only("id", "file", "advice")
+        .order_by("created_at", "id")
+    )
+    counts = VisualAsset.objects.filter(
+        character=character, category__in=INVENTORY_CATEGORIES
+    ).aggregate(
+        active=Count("id", filter=Q(asset_status=Status.ACTIVE)),
+        candidate=Count("id", filter=Q(asset_status=Status.CANDIDATE)),
+    )
+    return {"identity": identity, "inventory": counts}
+
+
+def _checks(character: Character, facts: dict) -> list[dict]:
+    slug = character.slug
+    version = character.active_version
+    profile = version.profile or {}
+    thresholds = version.behavioral_thresholds or {}
+    out = []
+
+    identity = facts["identity"]
+    if identity:
+        out.append(check("identity_asset", "ok", f"{len(identity)} active identity asset(s)."))
+    else:
+        out.append(
+            check(
+                "identity_asset",
+                "missing",
+                "No active identity image: selfies have no face reference.",
+                f"Upload identity first: POST /v1/characters/{slug}/visual-assets "
+                "(category=identity).",
+            )
+        )
+
+    anchors = profile.get("identity_anchors")
+    if isinstance(anchors, dict) and anchors:
+        out.append(check("identity_anchors", "ok", "Visual identity anchors set."))
+    else:
+        if isinstance(anchors, list) and anchors:
+            summary = (
+                "profile.identity_anchors is a list: it satisfies authoring readiness but "
+                "images need a non-empty object (dict) of visual keys."
+            )
+        else:
+            summary = (
+                "No usable visual anchor: profile.identity_anchors is unset or empty on "
+                "the active version; selfie generation fails even with an identity image."
+            )
+        out.append(
+            check(
+                "identity_anchors",
+                "missing",
+                summary,
+                f"PATCH /v1/characters/{slug} with profile.identity_anchors as an object "
+                "(visual_summary, hair, style_constants, avoid_visual_changes …); send the "
+                "whole profile.",
+            )
+        )
+
+    inventory = facts["inventory"]
+    if inventory["active"]:
+        out.append(
+            check(
+                "inventory_coverage",
+                "ok",
+                f"{inventory['active']} active inventory asset(s).",
+            )
+        )
+    elif inventory["candidate"]:
+        out.append(
+            check(
+                "inventory_coverage",
+                "weak",
+                f"No active inventory assets; {inventory['candidate']} candidate(s) "
+                "await review.",
+                f"Promote one: PATCH /v1/characters/{slug}/visual-assets/{{asset_id}} "
+                'with {"promotion_status": "approved_keyframe"}.',
+            )
+        )
+    else:
+        out.append(
+            check(
+                "inventory_coverage",
+                "weak",
+                "No inventory assets.",
+                "Add wardrobe/accessory/prop/place for consistent images.",
+            )
+        )
+
+    proactivity = thresholds.get("image_proactivity", 0)
+    comfort = thresholds.get("selfie_comfort", 0)
+    if _positive(proactivity) or _positive(comfort):
+        out.append(
+            check(
+                "image_generation",
+                "ok",
+                f"Image generation on (image_proactivity {proactivity}, "
+                f"selfie_comfort {comfort}).",
+            )
+        )
+    else:
+        out.append(
+            check(
+                "image_generation",
+                "disabled",
+                "Image generation off (default).",
+                "Set behavioral_thresholds.image_proactivity / selfie_comfort.",
+            )
+        )
+    return out
+
+
+def _advice(character: Character, facts: dict) -> list[dict]:
+    out = []
+    identity = facts["identity"]
+    for asset in identity:
+        for item in asset.advice or []:
+            out.append({**item, "asset_id": str(asset.pk)})
+    if identity and not any(is_fetchable(absolute_url(a.file)) for a in identity):
+        out.append(
+            {
+                "code": "identity_not_fetchable",
+                "message": (
+                    "No active identity image is reachable at an https:// URL, so the "
+                    "generator cannot fetch it as the reference. Serve media over HTTPS "
+                    "(LOREOS_PUBLIC_BASE_URL or the S3 custom domain)."
+                ),
+            }
+        )
+    thresholds = character.active_version.behavioral_thresholds or {}
+    if not _positive(thresholds.get("daily_image_cap", 0)):
+        out.append(
+            {
+                "code": "daily_image_cap_zero",
+                "message": (
+                    "behavioral_thresholds.daily_image_cap is 0: even when ready, the "
+                    "character never sends an image. Set it above 0."
+                ),
+            }
+        )
+    return out
+
+
+def visual_checks(character: Character) -> list[dict]:
+    """The four checks (for launch readiness, which adds its own)."""
+    return _checks(character, _facts(character))
+
+
+def visual_readiness(character: Character) -> dict:
+    """The contract's GET .../visual-readiness body, plus ``advice``."""
+    facts = _facts(character)
+    checks = _checks(character, facts)
+    return {
+        "status": aggregate(checks),
+        "checks": checks,
+        "active_version_id": str(character.active_version_id),
+        "scope_note": SCOPE_NOTE,
+        "advice": _advice(character, facts),
+    }

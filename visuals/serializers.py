@@ -1,0 +1,109 @@
+"""Shapes in and out for visual assets (shape only; the rules live in visuals.assets).
+
+An asset leaves the API as (AssetSerializer):
+
+    id, category, asset_key, label, visual_summary, visual_description,
+    url                  absolute URL of the stored image (visuals.storage.absolute_url)
+    sha256, width, height, format, byte_size    of the stored file
+    asset_status         candidate | active | retired | rejected
+    promotion_status     candidate | approved_anchor | approved_keyframe
+    qa_status            unreviewed | passed | failed
+    source               upload | inventory | probe | runtime
+    image_request_id     the probe / generation (image request) that produced it, or null
+    advice               measured identity-image advice: [{code, message}] (never blocking)
+    decided_at, decision_reason    the last lifecycle decision
+    created_at, updated_at
+"""
+
+from rest_framework import serializers
+
+from .models import VisualAsset
+from .storage import absolute_url
+from .vocab import Category
+
+
+class AdviceSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class AssetSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(read_only=True)
+    url = serializers.SerializerMethodField()
+    image_request_id = serializers.SerializerMethodField()
+    advice = AdviceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = VisualAsset
+        fields = [
+            "id",
+            "category",
+            "asset_key",
+            "label",
+            "visual_summary",
+            "visual_description",
+            "url",
+            "sha256",
+            "width",
+            "height",
+            "format",
+            "byte_size",
+            "asset_status",
+            "promotion_status",
+            "qa_status",
+            "source",
+            "image_request_id",
+            "advice",
+            "decided_at",
+            "decision_reason",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, asset) -> str | None:
+        return absolute_url(asset.file)
+
+    def get_image_request_id(self, asset) -> str | None:
+        return str(asset.image_request_id) if asset.image_request_id else None
+
+
+class AssetUploadSerializer(serializers.Serializer):
+    """The multipart form of POST .../visual-assets (documents the request)."""
+
+    file = serializers.FileField(help_text="PNG, JPEG or WebP, at most 8 MB")
+    category = serializers.ChoiceField(choices=Category.values)
+    asset_key = serializers.CharField(help_text="a stable handle, e.g. identity-front")
+    label = serializers.CharField(help_text="a short human label")
+    visual_summary = serializers.CharField(required=False, allow_blank=True)
+    visual_description = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="defaults to visual_summary, then label",
+    )
+
+
+class AssetPatchSerializer(serializers.Serializer):
+    promotion_status = serializers.ChoiceField(
+        choices=VisualAsset.Promotion.values, required=False
+    )
+    asset_status = serializers.ChoiceField(choices=VisualAsset.Status.values, required=False)
+    qa_status = serializers.ChoiceField(choices=VisualAsset.QA.values, required=False)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"non_field_errors": ["body must be a JSON object"]})
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {unknown[0]: [f"unknown field; allowed: {', '.join(self.fields)}"]}
+            )
+        return super().to_internal_value(data)
+
+    def validate(self, attrs):
+        if not {"promotion_status", "asset_status", "qa_status"} & set(attrs):
+            raise serializers.ValidationError(
+                {"non_field_errors": ["send at least one of promotion_status, asset_status, qa_status"]}
+            )
+        return attrs

@@ -1,0 +1,215 @@
+"""Receiving an uploaded image: the size limit while receiving, then one full decode.
+
+Size. A body is refused before a byte of it is read when its Content-Length is far above
+the limit (more than the file limit plus Django's limit for the other form fields), and
+refused while receiving when its file part passes ``settings.LOREOS_MAX_UPLOAD_BYTES``:
+``UploadLimitHandler`` stops the multipart parser at the first chunk past the limit, so
+at most the limit plus one chunk (64 KiB) is ever held in memory or spooled to disk.
+
+Content. The image is decided by decoding it, never by its name or Content-Type: it must
+open as PNG, JPEG or WebP and fully ``load()`` (``verify()`` misses a truncated JPEG); its
+pixel count must not pass ``settings.LOREOS_MAX_IMAGE_PIXELS`` (checked from the header,
+before decoding, so a decompression bomb is never expanded).
+
+Metadata. An upload that carries metadata — EXIF (orientation, GPS location, camera
+serials), XMP, a JPEG comment or PNG text chunks — is re-encoded in its own format with
+its EXIF orientation applied and none of that metadata kept (the ICC colour profile and
+transparency are kept; JPEG and WebP at quality 95). Anything else is stored byte for
+byte. So a stored, served file never carries a location, and the stored pixels are
+upright, which is what the generator and the face measurements expect. ``sha256``,
+``width``, ``height`` and ``byte_size`` describe the stored file.
+"""
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.base import ContentFile, File
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from loreos.api.errors import ApiError, ErrorCode
+
+FORMATS = ("PNG", "JPEG", "WEBP")
+# Non-file form fields are bounded by Django's own limit; anything past both is refused
+# from its Content-Length alone.
+_FRAMING_SLACK = 64 * 1024
+
+_REJECT_FIX = "Upload a PNG, JPEG or WebP image of at most {mb} MB that opens in an image viewer."
+
+
+def image_rejected(message: str) -> ApiError:
+    mb = settings.LOREOS_MAX_UPLOAD_BYTES / (1024 * 1024)
+    return ApiError(
+        ErrorCode.IMAGE_REJECTED,
+        message,
+        _REJECT_FIX.format(mb=f"{mb:g}"),
+        status=422,
+        field="file",
+    )
+
+
+def _too_large() -> ApiError:
+    limit = settings.LOREOS_MAX_UPLOAD_BYTES
+    return image_rejected(f"file is larger than the {limit} byte limit")
+
+
+# --- While receiving -----------------------------------------------------------------
+
+
+class UploadLimitHandler(FileUploadHandler):
+    """Count file bytes as they arrive; stop the upload at the first chunk past the limit.
+
+    Sits first in the handler chain and passes every chunk on unchanged, so Django's own
+    handlers (memory, then a temporary file) still store it — only up to the limit.
+    """
+
+    def __init__(self, request=None, *, limit: int):
+        super().__init__(request)
+        self.limit = limit
+        self.received = 0
+        self.exceeded = False
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            self.exceeded = True
+            # connection_reset: do not read (exhaust) the rest of the body.
+            raise StopUpload(connection_reset=True)
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+
+def read_multipart(request):
+    """Parse a multipart upload under the size limit; return DRF's ``request.data``.
+
+    Call before anything touches ``request.data``: the limit handler must be installed
+    before the body is parsed.
+    """
+    limit = settings.LOREOS_MAX_UPLOAD_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit + (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0) + _FRAMING_SLACK:
+        raise _too_large()
+    handler = UploadLimitHandler(request, limit=limit)
+    request.upload_handlers.insert(0, handler)
+    data = request.data
+    if handler.exceeded:
+        raise _too_large()
+    return data
+
+
+# --- After receiving: decode once ----------------------------------------------------
+
+
+@dataclass
+class CheckedImage:
+    format: str  # PNG | JPEG | WEBP
+    width: int
+    height: int
+    image: Image.Image  # decoded and upright, for measurements (advice)
+    content: File  # what to store
+    sha256: str
+    byte_size: int
+    reencoded: bool
+
+
+def _carries_metadata(image: Image.Image) -> bool:
+    info = image.info
+    if "exif" in info or "comment" in info:
+        return True
+    if any("xmp" in str(key).lower() or str(key).startswith("Raw profile") for key in info):
+        return True
+    # JPEG APP1 segments hold EXIF and XMP; COM holds free text.
+    if any(marker in ("APP1", "COM") for marker, _ in getattr(image, "applist", [])):
+        return True
+    return bool(getattr(image, "text", None))
+
+
+def _reencode(image: Image.Image, fmt: str) -> bytes:
+    upright = ImageOps.exif_transpose(image)
+    params = {}
+    if image.info.get("icc_profile"):
+        params["icc_profile"] = image.info["icc_profile"]
+    if fmt == "PNG" and "transparency" in image.info:
+        params["transparency"] = image.info["transparency"]
+    if fmt in ("JPEG", "WEBP"):
+        params["quality"] = 95
+    # Only what is passed here is written: Pillow's encoders take EXIF and XMP from the
+    # save() arguments, never from the decoded image's info.
+    upright.info = {}
+    buffer = io.BytesIO()
+    upright.save(buffer, fmt, **params)
+    return buffer.getvalue()
+
+
+def _sha256_of(file) -> str:
+    digest = hashlib.sha256()
+    file.seek(0)
+    for chunk in iter(lambda: file.read(1024 * 1024), b""):
+        digest.update(chunk)
+    file.seek(0)
+    return digest.hexdigest()
+
+
+def check_image(upload) -> CheckedImage:
+    """Decode an uploaded file fully; raise 422 image_rejected unless it is a sound image."""
+    if upload.size is not None and upload.size > settings.LOREOS_MAX_UPLOAD_BYTES:
+        raise _too_large()
+    if not upload.size:
+        raise image_rejected("file is empty")
+    upload.seek(0)
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns above its own default; our pixel limit is the one enforced.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(upload, formats=["PNG", "JPEG", "WEBP"])
+            # A multi-picture JPEG (cameras) opens as MPO; its bytes are a JPEG.
+            fmt = "JPEG" if image.format == "MPO" else image.format
+            if image.width * image.height > settings.LOREOS_MAX_IMAGE_PIXELS:
+                raise image_rejected(
+                    f"image is {image.width}x{image.height} pixels; the limit is "
+                    f"{settings.LOREOS_MAX_IMAGE_PIXELS} pixels (decompression bomb guard)"
+                )
+            image.load()
+    except ApiError:
+        raise
+    except UnidentifiedImageError:
+        raise image_rejected("file is not a PNG, JPEG or WebP image") from None
+    except Image.DecompressionBombError:
+        raise image_rejected("image has too many pixels (decompression bomb guard)") from None
+    except Exception as exc:  # any decoder failure on untrusted bytes is "unreadable"
+        raise image_rejected(f"image is unreadable or truncated ({exc})") from None
+    if fmt not in FORMATS:
+        raise image_rejected("file is not a PNG, JPEG or WebP image")
+
+    if _carries_metadata(image):
+        data = _reencode(image, fmt)
+        upright = Image.open(io.BytesIO(data))
+        upright.load()
+        return CheckedImage(
+            format=fmt,
+            width=upright.width,
+            height=upright.height,
+            image=upright,
+            content=ContentFile(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            byte_size=len(data),
+            reencoded=True,
+        )
+    return CheckedImage(
+        format=fmt,
+        width=image.width,
+        height=image.height,
+        image=image,
+        content=upload if isinstance(upload, File) else File(upload),
+        sha256=_sha256_of(upload),
+        byte_size=upload.size,
+        reencoded=False,
+    )

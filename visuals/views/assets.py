@@ -1,0 +1,275 @@
+"""HTTP ↔ services for visual assets: upload, list, read, promote, delete; the inventory."""
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from characters.services import get_character
+from loreos.api.errors import validation_error
+from loreos.api.pagination import paginate
+from loreos.api.responses import action, v0
+from loreos.api.schema import ERRORS, ErrorEnvelope
+
+from .. import assets as services
+from ..inventory import inventory
+from ..models import VisualAsset
+from ..serializers import AssetPatchSerializer, AssetSerializer, AssetUploadSerializer
+from ..uploads import read_multipart
+from ..vocab import Category
+
+TAGS = ["visual assets"]
+
+
+
+def _actions():
+    return inline_serializer(
+        name="VisualNextAction",
+        fields={"command": serializers.CharField(), "description": serializers.CharField()},
+        many=True,
+    )
+
+
+_Pagination = inline_serializer(
+    name="VisualAssetPagination",
+    fields={
+        "limit": serializers.IntegerField(),
+        "offset": serializers.IntegerField(),
+        "next_offset": serializers.IntegerField(allow_null=True),
+    },
+)
+AssetEnvelope = inline_serializer(
+    name="AssetEnvelope",
+    fields={
+        "schema_version": serializers.CharField(),
+        "data": AssetSerializer(),
+        "next_actions": _actions(),
+    },
+)
+AssetListEnvelope = inline_serializer(
+    name="AssetListEnvelope",
+    fields={
+        "schema_version": serializers.CharField(),
+        "data": AssetSerializer(many=True),
+        "pagination": _Pagination,
+        "next_actions": _actions(),
+    },
+)
+_Counts = inline_serializer(
+    name="AssetStatusCounts",
+    fields={s: serializers.IntegerField() for s in VisualAsset.Status.values},
+)
+InventoryEnvelope = inline_serializer(
+    name="VisualInventoryEnvelope",
+    fields={
+        "schema_version": serializers.CharField(),
+        "data": inline_serializer(
+            name="VisualInventory",
+            fields={
+                "categories": inline_serializer(
+                    name="VisualInventoryCategories",
+                    fields={
+                        c: inline_serializer(
+                            name=f"VisualInventory_{c}",
+                            fields={"counts": _Counts, "assets": AssetSerializer(many=True)},
+                        )
+                        for c in Category.values
+                    },
+                ),
+                "counts": _Counts,
+                "total": serializers.IntegerField(),
+            },
+        ),
+        "next_actions": _actions(),
+    },
+)
+CONFLICT = {409: OpenApiResponse(ErrorEnvelope, description="needs_identity: upload identity first")}
+
+
+def _asset_actions(slug: str, asset: VisualAsset) -> list[dict]:
+    base = f"/v1/characters/{slug}"
+    one = f"{base}/visual-assets/{asset.pk}"
+    if asset.asset_status == VisualAsset.Status.CANDIDATE:
+        return [
+            action(
+                f"PATCH {one}",
+                'Promote into active inventory: {"promotion_status": "approved_keyframe"}',
+            ),
+            action(f"PATCH {one}", 'Reject it: {"asset_status": "rejected"}'),
+            action(f"GET {base}/visual-inventory", "See every asset by category and status"),
+        ]
+    actions = [action(f"GET {base}/visual-readiness", "Check what selfies still need")]
+    if asset.category == Category.IDENTITY:
+        actions.append(
+            action(
+                f"POST {base}/visual-assets",
+                "Add inventory (wardrobe, accessory, prop, place …) as candidates",
+            )
+        )
+    actions.append(action(f"GET {base}/visual-inventory", "See every asset by category and status"))
+    return actions
+
+
+def _choice_param(request, name, choices, error):
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return None
+    if value not in choices:
+        raise error(value)
+    return value
+
+
+class AssetCollectionView(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        operation_id="visual_assets_upload",
+        summary="Upload a visual asset (multipart/form-data)",
+        description=(
+            "category=identity is active at once (approved_anchor); every other category is "
+            "stored as a candidate and needs an active identity asset first (409 "
+            "needs_identity). The image is decided by decoding: PNG, JPEG or WebP, at most "
+            "8 MB, else 422 image_rejected. `advice` carries measured, never-blocking hints "
+            "about an identity image."
+        ),
+        request={"multipart/form-data": AssetUploadSerializer},
+        responses={201: AssetEnvelope, **CONFLICT, **ERRORS},
+        tags=TAGS,
+    )
+    def post(self, request, slug):
+        character = get_character(request.account, slug)
+        data = read_multipart(request)
+        asset = services.asset_upload(
+            character=character,
+            file=request.FILES.get("file"),
+            category=data.get("category", ""),
+            asset_key=data.get("asset_key", ""),
+            label=data.get("label", ""),
+            visual_summary=data.get("visual_summary", ""),
+            visual_description=data.get("visual_description", ""),
+        )
+        return v0(
+            AssetSerializer(asset).data, status=201, next_actions=_asset_actions(slug, asset)
+        )
+
+    @extend_schema(
+        operation_id="visual_assets_list",
+        summary="List visual assets (newest first, paginated)",
+        parameters=[
+            OpenApiParameter("category", str, enum=Category.values),
+            OpenApiParameter("asset_status", str, enum=VisualAsset.Status.values),
+            OpenApiParameter("limit", int),
+            OpenApiParameter("offset", int),
+        ],
+        responses={200: AssetListEnvelope, **ERRORS},
+        tags=TAGS,
+    )
+    def get(self, request, slug):
+        character = get_character(request.account, slug)
+        rows = VisualAsset.objects.filter(character=character)
+        category = _choice_param(request, "category", Category.values, services.invalid_category)
+        status = _choice_param(
+            request,
+            "asset_status",
+            VisualAsset.Status.values,
+            lambda v: validation_error(
+                "asset_status", f"must be one of {', '.join(VisualAsset.Status.values)}"
+            ),
+        )
+        if category:
+            rows = rows.filter(category=category)
+        if status:
+            rows = rows.filter(asset_status=status)
+        page, pagination = paginate(rows.order_by("-created_at", "-id"), request)
+        return v0(
+            AssetSerializer(page, many=True).data,
+            pagination=pagination,
+            next_actions=[
+                action(f"GET /v1/characters/{slug}/visual-inventory", "See assets grouped by category"),
+                action(f"POST /v1/characters/{slug}/visual-assets", "Upload another asset"),
+            ],
+        )
+
+
+class AssetDetailView(APIView):
+    @extend_schema(
+        operation_id="visual_assets_retrieve",
+        summary="Read one visual asset",
+        responses={200: AssetEnvelope, **ERRORS},
+        tags=TAGS,
+    )
+    def get(self, request, slug, asset_id):
+        character = get_character(request.account, slug)
+        asset = services.get_asset(character, asset_id)
+        return v0(AssetSerializer(asset).data, next_actions=_asset_actions(slug, asset))
+
+    @extend_schema(
+        operation_id="visual_assets_update",
+        summary="Promote, retire, reject or QA-mark a visual asset",
+        description=(
+            "Transitions (else 422 invalid_transition naming the allowed ones): "
+            "asset_status candidate→rejected, active→retired|rejected, "
+            "retired→active|rejected, rejected→candidate; promotion_status "
+            "candidate→approved_anchor|approved_keyframe (makes a candidate active), "
+            "approved_anchor↔approved_keyframe. Identity assets approve only as "
+            "approved_anchor. qa_status changes freely. Same value: no-op."
+        ),
+        request=AssetPatchSerializer,
+        responses={200: AssetEnvelope, **ERRORS},
+        tags=TAGS,
+    )
+    def patch(self, request, slug, asset_id):
+        character = get_character(request.account, slug)
+        asset = services.get_asset(character, asset_id)
+        body = AssetPatchSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        asset = services.asset_update(
+            asset=asset,
+            actor=None,
+            promotion_status=body.validated_data.get("promotion_status"),
+            asset_status=body.validated_data.get("asset_status"),
+            qa_status=body.validated_data.get("qa_status"),
+            reason=body.validated_data.get("reason", ""),
+        )
+        return v0(AssetSerializer(asset).data, next_actions=_asset_actions(slug, asset))
+
+    @extend_schema(
+        operation_id="visual_assets_destroy",
+        summary="Delete a visual asset (its stored file goes once the deletion commits)",
+        responses={204: None, **ERRORS},
+        tags=TAGS,
+    )
+    def delete(self, request, slug, asset_id):
+        character = get_character(request.account, slug)
+        asset = services.get_asset(character, asset_id)
+        services.asset_delete(asset=asset, actor=None)
+        return Response(status=204)
+
+
+class VisualInventoryView(APIView):
+    @extend_schema(
+        operation_id="visual_inventory",
+        summary="Every asset grouped by category (all 8), with counts by status",
+        responses={200: InventoryEnvelope, **ERRORS},
+        tags=TAGS,
+    )
+    def get(self, request, slug):
+        character = get_character(request.account, slug)
+        body = inventory(character)
+        for group in body["categories"].values():
+            group["assets"] = AssetSerializer(group["assets"], many=True).data
+        return v0(
+            body,
+            next_actions=[
+                action(f"GET /v1/characters/{slug}/visual-readiness", "Check visual readiness"),
+                action(
+                    f"PATCH /v1/characters/{slug}/visual-assets/{{asset_id}}",
+                    'Promote a candidate: {"promotion_status": "approved_keyframe"}',
+                ),
+                action(
+                    f"POST /v1/characters/{slug}/inventory/generate",
+                    "Generate inventory from the identity",
+                ),
+            ],
+        )
