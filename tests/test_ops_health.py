@@ -112,3 +112,15 @@ def test_log_line_of_a_failing_request_carries_its_request_id(anon, broker_url, 
     assert lines[-1]["request_id"] == "req-ops-42"
     assert lines[-1]["level"] == "ERROR"
     assert "/readyz" in lines[-1]["message"]
+
+
+def test_probes_answer_over_plain_http_when_https_is_enforced(settings):
+    from rest_framework.test import APIClient
+
+    settings.SECURE_SSL_REDIRECT = True
+    client = APIClient()
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 200
+    redirected = client.get("/v1/characters")
+    assert redirected.status_code == 301
+    assert redirected["Location"].startswith("https://")
