@@ -1,0 +1,79 @@
+"""Who may use the curator pages, and which characters each curator sees.
+
+A curator is a signed-in user in the ``curators`` group. They see the characters of the
+accounts they are granted (``Account.curators``); a superuser sees every account. Any
+other character is a 404, exactly as another account's object is in the API.
+"""
+
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+
+from characters.demo import CURATORS_GROUP
+from characters.models import Account, Character
+
+
+def is_curator(user) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return user.groups.filter(name=CURATORS_GROUP).exists()
+
+
+def visible_accounts(user):
+    if user.is_superuser:
+        return Account.objects.all()
+    return Account.objects.filter(curators=user)
+
+
+def visible_characters(user):
+    rows = Character.objects.select_related("account", "active_version")
+    if user.is_superuser:
+        return rows
+    return rows.filter(account__curators=user)
+
+
+def _wants_json(request) -> bool:
+    return request.path.endswith(".json") or "application/json" in request.headers.get(
+        "Accept", ""
+    )
+
+
+def _refuse(request, status: int, title: str, message: str):
+    if _wants_json(request):
+        return JsonResponse({"detail": {"code": title, "message": message}}, status=status)
+    return render(
+        request,
+        "curate/error.html",
+        {"status": status, "title": title, "message": message},
+        status=status,
+    )
+
+
+def curator_required(view):
+    """Sign-in, then the curators group; a missing or unseen object renders a 404 page."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            if _wants_json(request):
+                return _refuse(request, 401, "unauthenticated", "Sign in first.")
+            return redirect_to_login(request.get_full_path())
+        if not is_curator(request.user):
+            return _refuse(
+                request,
+                403,
+                "forbidden",
+                "Your account is not in the curators group. Ask an admin to add you.",
+            )
+        try:
+            return view(request, *args, **kwargs)
+        except Http404:
+            return _refuse(
+                request, 404, "not_found", "Nothing here, or nothing you have been granted."
+            )
+
+    return wrapped

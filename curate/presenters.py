@@ -1,0 +1,59 @@
+"""Small projections the pages and JSON endpoints share: verdicts and decisions."""
+
+import re
+
+from django.utils import timezone
+from django.utils.formats import date_format
+
+VERDICT_LABELS = {
+    "passed": "Passed",
+    "manual_required": "Manual review",
+    "failed": "Failed",
+    None: "Not evaluated",
+}
+
+# The judge writes its measured score into `reason` ("face distance 0.31 …").
+_SCORE = re.compile(r"(?:distance|score|similarity)\D{0,12}?(\d+(?:\.\d+)?)", re.IGNORECASE)
+
+
+def verdict_of(image_request) -> dict:
+    """The consistency verdict of the request that produced an asset (or none)."""
+    consistency = (image_request.consistency if image_request else None) or {}
+    status = consistency.get("status")
+    score = consistency.get("score", consistency.get("distance"))
+    reason = consistency.get("reason") or ""
+    if score is None and reason:
+        match = _SCORE.search(reason)
+        score = float(match.group(1)) if match else None
+    return {
+        "status": status or "none",
+        "label": VERDICT_LABELS.get(status, status),
+        "score": score,
+        "reason": reason,
+        "continuity_relation": consistency.get("continuity_relation"),
+    }
+
+
+def when(value) -> str:
+    if not value:
+        return ""
+    return date_format(timezone.localtime(value), "DATETIME_FORMAT")
+
+
+def decided_by_name(asset) -> str:
+    if asset.decided_by_id is None:
+        return "an API key" if asset.decided_at else ""
+    user = asset.decided_by
+    return user.get_username() if user else ""
+
+
+def decision_of(asset) -> dict:
+    return {
+        "asset_status": asset.asset_status,
+        "promotion_status": asset.promotion_status,
+        "qa_status": asset.qa_status,
+        "decided_by": decided_by_name(asset),
+        "decided_at": asset.decided_at.isoformat() if asset.decided_at else None,
+        "decided_at_display": when(asset.decided_at),
+        "decision_reason": asset.decision_reason,
+    }

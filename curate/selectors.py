@@ -1,0 +1,224 @@
+"""Reads for the curator pages. Each returns a fixed number of queries per page,
+whatever the number of characters, assets or generations behind it."""
+
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
+
+from characters.models import Character, CharacterVersion, Session
+from visuals.models import ImageRequest, VisualAsset
+from visuals.vocab import INVENTORY_CATEGORIES, Category
+
+from .access import visible_characters
+
+ACTIVE = VisualAsset.Status.ACTIVE
+CANDIDATE = VisualAsset.Status.CANDIDATE
+
+# What the review queue holds: candidates awaiting a decision, identity excluded
+# (identity uploads are active at once).
+HELD = Q(asset_status=CANDIDATE) & ~Q(category=Category.IDENTITY)
+
+VERDICTS = ("passed", "manual_required", "failed", "none")
+
+
+def _held_on_join():
+    return Q(visual_assets__asset_status=CANDIDATE) & ~Q(
+        visual_assets__category=Category.IDENTITY
+    )
+
+
+def characters_with_counts(user, *, q: str = ""):
+    """Visible characters with their held-candidate, identity and inventory counts."""
+    rows = visible_characters(user)
+    if q:
+        rows = rows.filter(Q(slug__icontains=q) | Q(name__icontains=q))
+    return rows.annotate(
+        held_count=Count("visual_assets", filter=_held_on_join()),
+        identity_count=Count(
+            "visual_assets",
+            filter=Q(
+                visual_assets__category=Category.IDENTITY,
+                visual_assets__asset_status=ACTIVE,
+            ),
+        ),
+        inventory_count=Count(
+            "visual_assets",
+            filter=Q(
+                visual_assets__category__in=INVENTORY_CATEGORIES,
+                visual_assets__asset_status=ACTIVE,
+            ),
+        ),
+    ).order_by("account__name", "slug")
+
+
+def get_visible_character(user, pk) -> Character:
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(visible_characters(user), pk=pk)
+
+
+def identity_portraits(character_ids) -> dict:
+    """The identity portrait of each character: its oldest active identity asset."""
+    portraits = {}
+    rows = (
+        VisualAsset.objects.filter(
+            character_id__in=list(character_ids),
+            category=Category.IDENTITY,
+            asset_status=ACTIVE,
+        )
+        .only("id", "character_id", "label", "asset_key", "created_at")
+        .order_by("character_id", "created_at", "id")
+    )
+    for asset in rows:
+        portraits.setdefault(asset.character_id, asset)
+    return portraits
+
+
+def identity_assets(character):
+    return list(
+        VisualAsset.objects.filter(
+            character=character, category=Category.IDENTITY, asset_status=ACTIVE
+        ).order_by("created_at", "id")
+    )
+
+
+def status_counts(character) -> dict:
+    """{category: {status: n}} for every category, zeros included."""
+    counts = {c.value: {s.value: 0 for s in VisualAsset.Status} for c in Category}
+    rows = (
+        VisualAsset.objects.filter(character=character)
+        .values_list("category", "asset_status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for category, status, n in rows:
+        counts.setdefault(category, {})[status] = n
+    return counts
+
+
+def latest_per_category(character, per_category: int = 8) -> dict:
+    """The newest `per_category` assets of each category, in one query."""
+    ranked = (
+        VisualAsset.objects.filter(character=character)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("category")],
+                order_by=[F("created_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank__lte=per_category)
+        .select_related("decided_by")
+        .order_by("category", "rank")
+    )
+    grouped: dict[str, list] = {}
+    for asset in ranked:
+        grouped.setdefault(asset.category, []).append(asset)
+    return grouped
+
+
+def versions(character, limit: int = 12):
+    return list(
+        CharacterVersion.objects.filter(character=character).order_by("-number")[:limit]
+    )
+
+
+def character_assets(character, *, category: str = "", status: str = ""):
+    rows = VisualAsset.objects.filter(character=character).select_related(
+        "decided_by", "image_request"
+    )
+    if category:
+        rows = rows.filter(category=category)
+    if status:
+        rows = rows.filter(asset_status=status)
+    return rows.order_by("-created_at", "-id")
+
+
+def get_visible_asset(user, pk) -> VisualAsset:
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(
+        VisualAsset.objects.select_related(
+            "character", "character__account", "decided_by", "image_request"
+        ).filter(character__in=visible_characters(user)),
+        pk=pk,
+    )
+
+
+def review_queue(user, *, character: str = "", category: str = "", verdict: str = ""):
+    """Held candidates of the visible characters, oldest first (first in, first out)."""
+    rows = (
+        VisualAsset.objects.filter(HELD, character__in=visible_characters(user))
+        .select_related("character", "image_request", "decided_by")
+        .order_by("created_at", "id")
+    )
+    if character:
+        rows = rows.filter(character_id=character)
+    if category:
+        rows = rows.filter(category=category)
+    if verdict == "none":
+        rows = rows.filter(
+            Q(image_request__isnull=True) | Q(image_request__consistency__isnull=True)
+        )
+    elif verdict:
+        rows = rows.filter(image_request__consistency__status=verdict)
+    return rows
+
+
+def reports(user, *, origin: str = "probe", character: str = "", state: str = ""):
+    rows = (
+        ImageRequest.objects.filter(character__in=visible_characters(user))
+        .select_related("character", "produced_asset")
+        .defer("brief")
+        .order_by("-created_at", "-id")
+    )
+    if origin:
+        rows = rows.filter(origin=origin)
+    if character:
+        rows = rows.filter(character_id=character)
+    if state:
+        rows = rows.filter(request_status__in=STATUSES_OF_STATE.get(state, [state]))
+    return rows
+
+
+STATUSES_OF_STATE = {
+    "queued": ["draft", "queued"],
+    "generating": ["generating"],
+    "ready": ["succeeded"],
+    "failed": ["failed"],
+    "blocked": ["blocked"],
+}
+
+
+def get_visible_request(user, pk) -> ImageRequest:
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(
+        ImageRequest.objects.select_related("character", "session", "produced_asset").filter(
+            character__in=visible_characters(user)
+        ),
+        pk=pk,
+    )
+
+
+def assets_by_id(ids) -> dict:
+    rows = VisualAsset.objects.filter(pk__in=[str(i) for i in ids]).only(
+        "id", "category", "asset_key", "label", "asset_status", "character_id"
+    )
+    return {str(a.pk): a for a in rows}
+
+
+def batch_requests(character, batch_id):
+    return list(
+        ImageRequest.objects.filter(character=character, batch_id=batch_id)
+        .select_related("produced_asset")
+        .defer("brief")
+        .order_by("created_at", "id")
+    )
+
+
+def open_sandbox_session(character) -> Session | None:
+    return (
+        Session.objects.filter(character=character, status=Session.Status.OPEN)
+        .order_by("-created_at")
+        .first()
+    )

@@ -1,0 +1,144 @@
+"""The review queue of held candidates and its JSON decision endpoint."""
+
+import json
+
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+
+from loreos.api.errors import ApiError
+from loreos.api.ids import is_uuid
+from visuals.models import VisualAsset
+from visuals.readiness import visual_readiness
+
+from .. import actions, badges, selectors
+from ..access import curator_required, visible_characters
+from ..forms import BulkDecisionForm, QueueFilterForm
+from ..presenters import decision_of, verdict_of
+
+CARDS_PER_PAGE = 24
+
+
+@curator_required
+def queue(request):
+    form = QueueFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    rows = selectors.review_queue(
+        request.user,
+        character=filters.get("character") or "",
+        category=filters.get("category", ""),
+        verdict=filters.get("verdict", ""),
+    )
+    page = Paginator(rows, CARDS_PER_PAGE).get_page(request.GET.get("page"))
+    cards = list(page.object_list)
+    portraits = selectors.identity_portraits({a.character_id for a in cards})
+    for asset in cards:
+        asset.portrait = portraits.get(asset.character_id)
+        asset.verdict = verdict_of(asset.image_request)
+    on_page = {a.character_id for a in cards}
+    page_characters = list(
+        selectors.characters_with_counts(request.user).filter(pk__in=list(on_page))
+    )
+    for character in page_characters:
+        character.readiness = badges.readiness_status(character)
+        character.readiness_label = badges.label(character.readiness)
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "curate/review_queue.html",
+        {
+            "page": page,
+            "cards": cards,
+            "form": form,
+            "characters": visible_characters(request.user)
+            .select_related(None)
+            .only("id", "slug", "name"),
+            "page_characters": page_characters,
+            "querystring": params.urlencode(),
+            "nav": "review",
+        },
+    )
+
+
+def _bad_request(message: str, fix: str) -> JsonResponse:
+    return JsonResponse(
+        {"detail": {"code": "validation_error", "message": message, "fix": fix}}, status=422
+    )
+
+
+@require_POST
+@curator_required
+def decide(request):
+    """Approve or reject the given held candidates; answer per id, plus the new badges."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return _bad_request("body is not JSON", 'Send {"ids": [...], "decision": "approve"}.')
+    form = BulkDecisionForm(
+        {
+            "ids": json.dumps(body.get("ids")) if isinstance(body, dict) else "null",
+            "decision": body.get("decision") if isinstance(body, dict) else None,
+            "reason": (body.get("reason") or "") if isinstance(body, dict) else "",
+        }
+    )
+    if not form.is_valid():
+        field, errors = next(iter(form.errors.items()))
+        return _bad_request(f"{field}: {errors[0]}", "Correct the body and send it again.")
+    ids = [i for i in form.cleaned_data["ids"] if is_uuid(i)]
+    found = {
+        str(a.pk): a
+        for a in VisualAsset.objects.filter(
+            pk__in=ids, character__in=visible_characters(request.user)
+        ).select_related("character")
+    }
+    results, touched = [], {}
+    for asset_id in form.cleaned_data["ids"]:
+        asset = found.get(asset_id)
+        if asset is None:
+            results.append(
+                {
+                    "id": asset_id,
+                    "ok": False,
+                    "error": {
+                        "code": "not_found",
+                        "message": "asset not found",
+                        "fix": "Reload the queue; it may have been deleted.",
+                    },
+                }
+            )
+            continue
+        try:
+            asset = actions.decide(
+                asset=asset,
+                decision=form.cleaned_data["decision"],
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except ApiError as exc:
+            results.append({"id": asset_id, "ok": False, "error": actions.error_detail(exc)})
+            continue
+        touched[asset.character_id] = asset.character
+        results.append({"id": asset_id, "ok": True, **decision_of(asset)})
+    return JsonResponse({"results": results, "characters": _character_states(touched)})
+
+
+def _character_states(touched: dict) -> dict:
+    """The new readiness and held count of every character a decision touched."""
+    held = dict(
+        VisualAsset.objects.filter(selectors.HELD, character_id__in=list(touched))
+        .values_list("character_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    states = {}
+    for character_id, character in touched.items():
+        status = visual_readiness(character)["status"]
+        states[str(character_id)] = {
+            "readiness": status,
+            "readiness_label": badges.label(status),
+            "held": held.get(character_id, 0),
+        }
+    return states

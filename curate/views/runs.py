@@ -1,0 +1,107 @@
+"""Run a probe or an inventory batch from a character's page, and follow its progress."""
+
+from django.contrib import messages
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from loreos.api.errors import ApiError
+from loreos.api.ids import is_uuid
+from visuals.reports import state_of
+
+from .. import actions, selectors
+from ..access import curator_required
+from ..forms import BatchForm, ProbeForm
+
+
+def _refused(request, exc: ApiError):
+    messages.error(request, f"{exc.message}. {exc.fix}")
+
+
+def _form_errors(request, form):
+    for field, errors in form.errors.items():
+        name = "" if field == "__all__" else f"{field}: "
+        messages.error(request, f"{name}{' '.join(errors)}")
+
+
+@require_POST
+@curator_required
+def run_probe(request, pk):
+    character = selectors.get_visible_character(request.user, pk)
+    back = reverse("curate:character", args=[character.pk])
+    form = ProbeForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect(back + "#run")
+    try:
+        probe = actions.run_probe(
+            character=character,
+            probe_type=form.cleaned_data["probe_type"],
+            actor=request.user,
+        )
+    except ApiError as exc:
+        _refused(request, exc)
+        return redirect(back + "#run")
+    return redirect("curate:report", probe.pk)
+
+
+@require_POST
+@curator_required
+def run_batch(request, pk):
+    character = selectors.get_visible_character(request.user, pk)
+    back = reverse("curate:character", args=[character.pk])
+    form = BatchForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect(back + "#run")
+    try:
+        items = actions.run_batch(character=character, actor=request.user, **form.cleaned_data)
+    except ApiError as exc:
+        _refused(request, exc)
+        return redirect(back + "#run")
+    queued = [item.request for item in items if item.request]
+    failed = [item for item in items if item.request is None]
+    for item in failed:
+        messages.warning(request, f"One {item.category} image was not queued: {item.error}")
+    if not queued:
+        return redirect(back + "#run")
+    messages.success(
+        request,
+        f"Queued {len(queued)} of {len(items)} image(s)"
+        + (" — held for review." if form.cleaned_data["hold_for_review"] else "."),
+    )
+    return redirect(f"{back}?batch={queued[0].batch_id}#progress")
+
+
+@curator_required
+def batch_status(request, pk, batch_id):
+    """The per-image states of one batch, polled by the character page."""
+    character = selectors.get_visible_character(request.user, pk)
+    rows = selectors.batch_requests(character, batch_id) if is_uuid(batch_id) else []
+    items = []
+    for row in rows:
+        asset = getattr(row, "produced_asset", None)
+        items.append(
+            {
+                "id": str(row.pk),
+                "category": row.category,
+                "state": state_of(row.request_status),
+                "request_status": row.request_status,
+                "asset_id": str(asset.pk) if asset else None,
+                "asset_status": asset.asset_status if asset else None,
+                "thumb": reverse("curate:asset-thumb", args=[asset.pk, 96]) if asset else None,
+                "report": reverse("curate:report", args=[row.pk]),
+            }
+        )
+    done = sum(1 for i in items if i["state"] not in ("queued", "generating"))
+    return JsonResponse(
+        {
+            "total": len(items),
+            "done": done,
+            "finished": bool(items) and done == len(items),
+            "held": sum(1 for i in items if i["asset_status"] == "candidate"),
+            "items": items,
+            "review_url": reverse("curate:review") + f"?character={character.pk}",
+        }
+    )

@@ -1,0 +1,85 @@
+/* Pages that wait for images: a report that is still generating, and a batch. */
+(function () {
+  "use strict";
+  var INTERVAL = 1000;
+
+  function pollReport(container) {
+    var url = container.getAttribute("data-poll-url");
+    function tick() {
+      window.Curate.getJSON(url).then(function (data) {
+        container.innerHTML = data.html;
+        if (data.done) {
+          container.removeAttribute("data-poll-url");
+          document.title = document.title.replace(/^Report/, "Report (" + data.state + ")");
+          return;
+        }
+        window.setTimeout(tick, INTERVAL);
+      }).catch(function () { window.setTimeout(tick, INTERVAL * 3); });
+    }
+    window.setTimeout(tick, INTERVAL);
+  }
+
+  function itemNode(item) {
+    var li = document.createElement("li");
+    li.className = "batch-item state-" + item.state;
+    var link = document.createElement("a");
+    link.href = item.report;
+    if (item.thumb) {
+      var img = document.createElement("img");
+      img.src = item.thumb; img.width = 96; img.height = 96; img.alt = item.category;
+      img.className = "thumb"; img.style.width = "96px"; img.style.height = "96px";
+      link.appendChild(img);
+    } else {
+      var box = document.createElement("span");
+      box.className = "placeholder";
+      if (item.state === "queued" || item.state === "generating") {
+        var spin = document.createElement("span");
+        spin.className = "spinner"; spin.setAttribute("aria-hidden", "true");
+        box.appendChild(spin);
+      } else {
+        box.textContent = item.state;
+      }
+      link.appendChild(box);
+    }
+    li.appendChild(link);
+    var label = document.createElement("span");
+    label.className = "badge state-" + item.state;
+    label.textContent = item.category + " · " + (item.asset_status || item.state);
+    li.appendChild(label);
+    return li;
+  }
+
+  function pollBatch(section) {
+    var url = section.getAttribute("data-batch-url");
+    var bar = section.querySelector(".progress");
+    var text = section.querySelector(".progress-text");
+    var list = section.querySelector(".batch-items");
+    var done = section.querySelector(".batch-done");
+    function tick() {
+      window.Curate.getJSON(url).then(function (data) {
+        var pct = data.total ? Math.round((100 * data.done) / data.total) : 0;
+        bar.firstElementChild.style.width = pct + "%";
+        bar.setAttribute("aria-valuenow", String(pct));
+        text.textContent = data.done + " of " + data.total + " image(s) finished" +
+          (data.finished ? "." : " — generating…");
+        list.replaceChildren.apply(list, data.items.map(itemNode));
+        if (data.finished) {
+          if (data.held) {
+            done.hidden = false;
+            done.querySelector("a").textContent = "Review the " + data.held + " held candidate(s)";
+          }
+          return;
+        }
+        window.setTimeout(tick, INTERVAL);
+      }).catch(function () { window.setTimeout(tick, INTERVAL * 3); });
+    }
+    tick();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var report = document.querySelector("#report[data-poll-url]");
+    if (report) { pollReport(report); }
+    var batch = document.querySelector("[data-batch-url]");
+    if (batch) { pollBatch(batch); }
+  });
+})();
