@@ -33,3 +33,28 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return json.dumps(payload, default=str)
+
+
+# Celery tasks whose first argument is an ImageRequest id: everything logged while one runs
+# carries that id as `image_request_id` (the worker's counterpart of request_id).
+IMAGE_REQUEST_TASKS = frozenset({"visuals.tasks.generate_image"})
+
+
+def _bind_image_request(task=None, args=None, kwargs=None, **_):
+    if task is None or task.name not in IMAGE_REQUEST_TASKS:
+        return
+    request_id = (kwargs or {}).get("request_id") or (args[0] if args else None)
+    image_request_id_var.set(str(request_id) if request_id else None)
+
+
+def _unbind_image_request(task=None, **_):
+    if task is not None and task.name in IMAGE_REQUEST_TASKS:
+        image_request_id_var.set(None)
+
+
+def connect_task_context() -> None:
+    """Bind image_request_id around every image task (called by loreos.celery)."""
+    from celery.signals import task_postrun, task_prerun
+
+    task_prerun.connect(_bind_image_request, weak=False, dispatch_uid="loreos-bind-image-request")
+    task_postrun.connect(_unbind_image_request, weak=False, dispatch_uid="loreos-unbind-image-request")
