@@ -1,0 +1,158 @@
+"""What a generation leaves behind: the stored image and, for probes and inventory, the
+visual asset it becomes.
+
+The image is written once, through default_storage (local files or S3 alike); an asset
+made from it points at the same stored name, with the same measured facts an upload
+records (sha256, width, height, format, byte size).
+"""
+
+import hashlib
+import io
+from dataclasses import dataclass
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils import timezone
+from PIL import Image, ImageOps
+
+from ..models import ImageRequest, VisualAsset
+from ..vocab import Category
+from .references import UnreadableImage
+
+_EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+
+
+@dataclass
+class Output:
+    """A generated image: its bytes as stored and its bitmap, decoded once."""
+
+    data: bytes
+    image: Image.Image
+    format: str
+    width: int
+    height: int
+    sha256: str
+
+    @property
+    def byte_size(self) -> int:
+        return len(self.data)
+
+    @property
+    def extension(self) -> str:
+        return _EXTENSIONS[self.format]
+
+
+def read_output(data: bytes) -> Output:
+    """Decode a backend's bytes once; formats other than PNG/JPEG/WebP become PNG."""
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            kind = opened.format
+            opened.load()
+            bitmap = ImageOps.exif_transpose(opened)
+            bitmap = bitmap.convert("RGB") if bitmap.mode != "RGB" else bitmap.copy()
+    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as exc:
+        raise UnreadableImage(f"{type(exc).__name__}: {exc}") from exc
+    if kind not in _EXTENSIONS:
+        buffer = io.BytesIO()
+        bitmap.save(buffer, "PNG")
+        data, kind = buffer.getvalue(), "PNG"
+    return Output(
+        data=data,
+        image=bitmap,
+        format=kind,
+        width=bitmap.width,
+        height=bitmap.height,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def store(image_request: ImageRequest, output: Output) -> str:
+    """Write the image once; return the stored name (storage may alter it if taken)."""
+    name = f"generated/{image_request.character_id}/{image_request.pk}.{output.extension}"
+    return default_storage.save(name, ContentFile(output.data))
+
+
+def discard(name: str | None) -> None:
+    if name:
+        default_storage.delete(name)
+
+
+def _subject(image_request: ImageRequest) -> str:
+    return image_request.probe_type or image_request.category
+
+
+def produce_asset(
+    image_request: ImageRequest, output: Output, name: str, *, verdict: str | None, brief: dict
+) -> VisualAsset | None:
+    """The asset a succeeded probe or inventory image becomes (runtime images: none).
+
+    A probe image is a candidate keyframe a curator may promote. An inventory image is
+    an asset of its category: active (approved_keyframe) unless hold_for_review, or
+    unless the consistency verdict failed — then it is held as a candidate, because an
+    image that measurably does not show the character must not go live unreviewed.
+    """
+    short = str(image_request.pk)[:8]
+    now = timezone.now()
+    common = {
+        "character_id": image_request.character_id,
+        "visual_summary": brief.get("instruction", ""),
+        "visual_description": _description(brief),
+        "sha256": output.sha256,
+        "width": output.width,
+        "height": output.height,
+        "format": output.format,
+        "byte_size": output.byte_size,
+        "image_request": image_request,
+        # The same stored name as the request's image: no second write.
+        "file": name,
+    }
+    if image_request.origin == ImageRequest.Origin.PROBE:
+        asset = VisualAsset(
+            category=Category.KEYFRAME,
+            asset_key=f"probe-{image_request.probe_type}-{short}",
+            label=f"{image_request.probe_type} probe image",
+            source=VisualAsset.Source.PROBE,
+            asset_status=VisualAsset.Status.CANDIDATE,
+            promotion_status=VisualAsset.Promotion.CANDIDATE,
+            **common,
+        )
+    elif image_request.origin == ImageRequest.Origin.INVENTORY:
+        go_live = not image_request.hold_for_review and verdict != "failed"
+        if go_live:
+            why = "activated on generation (hold_for_review is false)"
+        elif image_request.hold_for_review:
+            why = "held for review (hold_for_review is true)"
+        else:
+            why = "held for review: the consistency verdict failed"
+        asset = VisualAsset(
+            category=image_request.category,
+            asset_key=f"generated-{image_request.category}-{short}",
+            label=f"Generated {image_request.category}",
+            source=VisualAsset.Source.INVENTORY,
+            asset_status=(
+                VisualAsset.Status.ACTIVE if go_live else VisualAsset.Status.CANDIDATE
+            ),
+            promotion_status=(
+                VisualAsset.Promotion.APPROVED_KEYFRAME
+                if go_live
+                else VisualAsset.Promotion.CANDIDATE
+            ),
+            decided_at=now if go_live else None,
+            decision_reason=why,
+            **common,
+        )
+    else:
+        return None
+    asset.save()
+    return asset
+
+
+def _description(brief: dict) -> str:
+    parts = [f"Generated: {brief.get('instruction', _subject_text(brief))}."]
+    if brief.get("style_brief"):
+        parts.append(f"Style: {brief['style_brief']}.")
+    return " ".join(parts)
+
+
+def _subject_text(brief: dict) -> str:
+    return str(brief.get("subject", "image"))

@@ -1,0 +1,223 @@
+"""One image request, end to end: claim → references → brief → generate → store →
+judge → settle → event → asset. Called by the Celery task with the request id.
+
+Outcomes (the contract's three cases):
+- succeeded: an image was stored and is fetchable; image.ready is appended; a probe
+  image becomes a candidate keyframe, an inventory image an asset of its category;
+- failed / blocked with an image (e.g. the backend's safety block that still returned
+  the bytes): servable, not promotable, not delivered — image.failed is appended;
+- failed / blocked without an image (identity unreadable, backend error, refusal …):
+  servable false, failure_reason says why — image.failed is appended.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from characters.services import append_event
+
+from ..models import ImageRequest
+from . import judge as judging
+from . import lifecycle, outputs, references
+from .backends import Generation, Job, UnknownBackend, get_backend
+from .brief import AnchorsMissing, build
+from .lifecycle import Claim, LostClaim
+
+logger = logging.getLogger(__name__)
+
+_FINAL = {
+    "ok": ImageRequest.Status.SUCCEEDED,
+    "blocked": ImageRequest.Status.BLOCKED,
+    "failed": ImageRequest.Status.FAILED,
+}
+
+
+@dataclass
+class _Attempt:
+    claim: Claim
+    stored: str | None = None
+
+
+def run(request_id) -> str | None:
+    """Run the pipeline for one request; return its final status (None: nothing done).
+
+    Idempotent: see lifecycle for the claim, take-over and fencing rules.
+    """
+    claim = lifecycle.claim(request_id)
+    if claim is None:
+        return None
+    attempt = _Attempt(claim)
+    try:
+        return _generate(attempt)
+    except LostClaim:
+        logger.warning("image request %s: attempt %s lost its claim", request_id, claim.attempt)
+        outputs.discard(attempt.stored)
+        return None
+    except Exception as exc:
+        logger.exception("image request %s failed unexpectedly", request_id)
+        reason = _unexpected_reason(exc)
+        if lifecycle.fail(request_id, attempt=claim.attempt, reason=reason):
+            outputs.discard(attempt.stored)
+        return ImageRequest.Status.FAILED
+
+
+def _unexpected_reason(exc: Exception) -> str:
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return "generation exceeded the worker's time limit"
+    return f"internal error while generating ({type(exc).__name__}); see the worker log"
+
+
+def _generate(attempt: _Attempt) -> str:
+    claim = attempt.claim
+    image_request = ImageRequest.objects.select_related("version", "session").get(
+        pk=claim.request_id
+    )
+    try:
+        backend = get_backend()
+    except UnknownBackend as exc:
+        return _settle(attempt, image_request, Generation("failed", reason=str(exc)))
+
+    selection = references.choose(image_request)
+    progress = {
+        "assets_sent": selection.assets_sent,
+        "parent": selection.parent_request,
+        "backend": backend.name,
+    }
+    if not selection.identity:
+        lifecycle.record(claim, **progress)
+        return _settle(attempt, image_request, Generation("failed", reason=_no_identity(selection)))
+    try:
+        brief = build(image_request, selection)
+    except AnchorsMissing as exc:
+        lifecycle.record(claim, **progress)
+        return _settle(attempt, image_request, Generation("failed", reason=str(exc)))
+    portrait, reading = judging.pick_portrait(selection.identity)
+    lifecycle.record(claim, brief=brief, **progress)
+    image_request.brief = brief
+    if portrait is None:
+        reason = "the identity image could not be decoded: " + ", ".join(
+            str(r.asset_id) for r in selection.identity
+        )
+        return _settle(attempt, image_request, Generation("failed", reason=reason))
+
+    job = Job(
+        brief=brief,
+        identity=selection.identity,
+        inventory=selection.inventory,
+        parent=selection.parent,
+        portrait=portrait,
+        portrait_face=reading.face if reading else None,
+    )
+    started = time.perf_counter()
+    try:
+        generation = backend.generate(job)
+    except Exception as exc:  # a backend bug must end the request, not the worker
+        logger.exception("backend %s raised", backend.name)
+        generation = Generation("failed", reason=f"{backend.name} backend error: {exc}")
+    seconds = time.perf_counter() - started
+    return _settle(
+        attempt,
+        image_request,
+        generation,
+        seconds=seconds,
+        selection=selection,
+        portrait=reading,
+    )
+
+
+def _no_identity(selection: references.Selection) -> str:
+    if not selection.identity_problems:
+        return "no active identity asset to ground the image on"
+    problems = "; ".join(f"asset {k}: {v}" for k, v in selection.identity_problems.items())
+    return f"the identity image could not be read from storage ({problems})"
+
+
+def _settle(
+    attempt: _Attempt,
+    image_request: ImageRequest,
+    generation: Generation,
+    *,
+    seconds: float | None = None,
+    selection: references.Selection | None = None,
+    portrait=None,
+) -> str:
+    from ..storage import absolute_url, is_fetchable
+
+    status = _FINAL[generation.status]
+    reason = generation.reason if status != ImageRequest.Status.SUCCEEDED else None
+    output, consistency, measures, servable, url = None, None, {}, False, None
+
+    if generation.data is not None:
+        try:
+            output = outputs.read_output(generation.data)
+        except references.UnreadableImage as exc:
+            status = ImageRequest.Status.FAILED
+            reason = f"the backend returned an unreadable image ({exc})"
+    if output is not None:
+        attempt.stored = outputs.store(image_request, output)
+        image_request.image.name = attempt.stored
+        url = absolute_url(image_request.image)
+        servable = is_fetchable(url)
+        if not servable:
+            url = None
+            if status == ImageRequest.Status.SUCCEEDED:
+                status = ImageRequest.Status.FAILED
+                reason = (
+                    "the stored image has no fetchable URL (HTTPS is required by "
+                    "LOREOS_REQUIRE_HTTPS_ASSETS); check the storage's public URL"
+                )
+        verdict = judging.judge(
+            subject=image_request.brief.get("subject", ""),
+            image_kind=image_request.image_kind,
+            output=output.image,
+            output_sha256=output.sha256,
+            portrait=portrait,
+            parent_expected=bool(selection and selection.parent_request),
+            parent=selection.parent if selection else None,
+            parent_problem=selection.parent_problem if selection else None,
+        )
+        consistency, measures = verdict.consistency, verdict.measures
+    elif status == ImageRequest.Status.SUCCEEDED:
+        status = ImageRequest.Status.FAILED
+        reason = "the backend reported success but returned no image"
+
+    brief = dict(image_request.brief or {})
+    if generation.details:
+        brief["generation"] = generation.details
+    if measures:
+        brief["judge"] = measures
+    fields = {
+        "request_status": status,
+        "failure_reason": reason,
+        "servable": servable,
+        "consistency": consistency,
+        "image": attempt.stored or "",
+        "backend_seconds": seconds,
+        "brief": brief,
+        "completed_at": timezone.now(),
+    }
+    with transaction.atomic():
+        lifecycle.record(attempt.claim, **fields)
+        for key, value in fields.items():
+            setattr(image_request, key, value)
+        asset = None
+        if status == ImageRequest.Status.SUCCEEDED:
+            asset = outputs.produce_asset(
+                image_request,
+                output,
+                attempt.stored,
+                verdict=(consistency or {}).get("status"),
+                brief=brief,
+            )
+        append_event(
+            image_request.session,
+            "image.ready" if status == ImageRequest.Status.SUCCEEDED else "image.failed",
+            lifecycle.event_data(image_request, image_url=url, asset=asset),
+        )
+    return status
+
