@@ -12,7 +12,7 @@ pixel count must not pass ``settings.LOREOS_MAX_IMAGE_PIXELS`` (checked from the
 before decoding, so a decompression bomb is never expanded).
 
 Metadata. An upload that carries metadata — EXIF (orientation, GPS location, camera
-serials), XMP, a JPEG comment or PNG text chunks — is re-encoded in its own format with
+serials), XMP, IPTC, a JPEG comment or PNG text chunks — is re-encoded in its own format with
 its EXIF orientation applied and none of that metadata kept (the ICC colour profile and
 transparency are kept; JPEG and WebP at quality 95). Anything else is stored byte for
 byte. So a stored, served file never carries a location, and the stored pixels are
@@ -122,12 +122,12 @@ class CheckedImage:
 
 def _carries_metadata(image: Image.Image) -> bool:
     info = image.info
-    if "exif" in info or "comment" in info:
+    if {"exif", "comment", "photoshop"} & set(info):
         return True
     if any("xmp" in str(key).lower() or str(key).startswith("Raw profile") for key in info):
         return True
-    # JPEG APP1 segments hold EXIF and XMP; COM holds free text.
-    if any(marker in ("APP1", "COM") for marker, _ in getattr(image, "applist", [])):
+    # JPEG APP1 holds EXIF and XMP, APP13 IPTC (which has place names), COM free text.
+    if any(m in ("APP1", "APP13", "COM") for m, _ in getattr(image, "applist", [])):
         return True
     return bool(getattr(image, "text", None))
 
