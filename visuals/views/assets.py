@@ -21,15 +21,11 @@ from ..vocab import Category
 
 TAGS = ["visual assets"]
 
-
-
-def _actions():
-    return inline_serializer(
-        name="VisualNextAction",
-        fields={"command": serializers.CharField(), "description": serializers.CharField()},
-        many=True,
-    )
-
+_NextActions = inline_serializer(
+    name="VisualNextAction",
+    fields={"command": serializers.CharField(), "description": serializers.CharField()},
+    many=True,
+)
 
 _Pagination = inline_serializer(
     name="VisualAssetPagination",
@@ -44,7 +40,7 @@ AssetEnvelope = inline_serializer(
     fields={
         "schema_version": serializers.CharField(),
         "data": AssetSerializer(),
-        "next_actions": _actions(),
+        "next_actions": _NextActions,
     },
 )
 AssetListEnvelope = inline_serializer(
@@ -53,7 +49,7 @@ AssetListEnvelope = inline_serializer(
         "schema_version": serializers.CharField(),
         "data": AssetSerializer(many=True),
         "pagination": _Pagination,
-        "next_actions": _actions(),
+        "next_actions": _NextActions,
     },
 )
 _Counts = inline_serializer(
@@ -81,7 +77,7 @@ InventoryEnvelope = inline_serializer(
                 "total": serializers.IntegerField(),
             },
         ),
-        "next_actions": _actions(),
+        "next_actions": _NextActions,
     },
 )
 CONFLICT = {409: OpenApiResponse(ErrorEnvelope, description="needs_identity: upload identity first")}
