@@ -1,0 +1,202 @@
+"""The compositor backend through the engine: every probe type and inventory category,
+distinct and deterministic pictures, the brief readable back from the stored file, the
+documented safety rule, and the judge passing its selfies (R18, R22, R29, R32)."""
+
+import hashlib
+import io
+import itertools
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.factories import make_asset, make_request, png_bytes, ready_session, stored_bytes
+from visuals import engine, faces
+from visuals.engine.backends.compositor import CAPTION, HEIGHT, TEXT_KEY, WIDTH, read_brief
+from visuals.models import ImageRequest
+from visuals.reports import report
+from visuals.vocab import GENERATABLE_CATEGORIES, PROBE_TYPES
+
+pytestmark = pytest.mark.django_db
+
+KINDS = [("probe_type", p) for p in PROBE_TYPES] + [
+    ("category", c) for c in GENERATABLE_CATEGORIES
+]
+
+
+def generate(session, **kind) -> ImageRequest:
+    request = make_request(session, **kind)
+    engine.run(request.pk)
+    request.refresh_from_db()
+    return request
+
+
+@pytest.fixture(scope="module")
+def every_kind(django_db_setup, django_db_blocker, tmp_path_factory):
+    """One image of each kind, made once for the module (fresh session per kind, so
+    the continuity probes have no parent and every run sees the same inputs)."""
+    from django.test import override_settings
+
+    media = tmp_path_factory.mktemp("media")
+    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media):
+        from django.db import transaction
+
+        results = {}
+        with transaction.atomic():
+            for field, value in KINDS:
+                session = ready_session()
+                request = generate(session, **{field: value})
+                results[value] = {
+                    "request": request,
+                    "data": stored_bytes(request.image),
+                }
+            transaction.set_rollback(True)
+    return results
+
+
+def test_every_kind_succeeds_with_a_png_of_the_compositor_size(every_kind):
+    for kind, result in every_kind.items():
+        request = result["request"]
+        assert request.request_status == "succeeded", (kind, request.failure_reason)
+        assert request.backend == "compositor" and request.backend_seconds > 0
+        with Image.open(io.BytesIO(result["data"])) as image:
+            assert image.format == "PNG" and image.size == (WIDTH, HEIGHT), kind
+
+
+def test_every_kind_draws_a_different_picture(every_kind):
+    pictures = {
+        kind: np.asarray(Image.open(io.BytesIO(r["data"])).convert("L"), dtype=np.int16)[
+            : HEIGHT - CAPTION
+        ]
+        for kind, r in every_kind.items()
+    }
+    assert len({hashlib.sha256(r["data"]).hexdigest() for r in every_kind.values()}) == len(KINDS)
+    for a, b in itertools.combinations(pictures, 2):
+        # Visibly different: the pictures (caption strip aside) differ by more than noise.
+        assert np.abs(pictures[a] - pictures[b]).mean() > 8, (a, b)
+
+
+def test_the_same_inputs_give_the_same_bytes(every_kind):
+    for field, value in [("probe_type", "identity_selfie"), ("category", "prop")]:
+        again = generate(ready_session(), **{field: value})
+        assert stored_bytes(again.image) == every_kind[value]["data"], value
+
+
+def test_r29_selfie_kinds_of_the_identity_pass_the_judge(every_kind):
+    for kind in ["identity_selfie", "full_body_identity", "wardrobe_variation", "prop_usage",
+                 "forbidden_visual_check", "wardrobe", "scene"]:
+        consistency = every_kind[kind]["request"].consistency
+        assert consistency["status"] == "passed", (kind, consistency)
+        assert consistency["continuity_relation"] == "identity_only"
+
+
+def test_object_and_place_kinds_show_no_face_and_say_so(every_kind):
+    for kind in ["accessory", "prop", "place"]:
+        consistency = every_kind[kind]["request"].consistency
+        assert consistency["status"] == "manual_required", kind
+        assert "not measurable" in consistency["reason"]
+
+
+def test_the_selfie_is_framed_on_the_detected_face_and_full_body_is_head_to_toe(every_kind):
+    def face_of(kind):
+        image = Image.open(io.BytesIO(every_kind[kind]["data"])).convert("RGB")
+        (box,) = faces.detect(image)
+        return box
+
+    selfie, body = face_of("identity_selfie"), face_of("full_body_identity")
+    assert abs(selfie.center[0] - WIDTH / 2) < WIDTH * 0.1
+    assert selfie.width > WIDTH * 0.3
+    assert body.width < selfie.width / 2 and body.bottom < (HEIGHT - CAPTION) / 3
+
+
+def test_r18_the_brief_is_readable_from_the_stored_file_and_never_from_the_api():
+    session = ready_session(
+        anchors={
+            "visual_summary": "a baker",
+            "hair": "short grey hair",
+            "style_constants": ["round wire glasses"],
+            "avoid_visual_changes": ["no heavy makeup"],
+            "eyes": "dark brown",
+        }
+    )
+    request = generate(
+        session,
+        category="wardrobe",
+        style_brief="casual weekend, soft natural light",
+        forbidden=["neon colours"],
+    )
+    assert request.request_status == "succeeded"
+    written = read_brief(stored_bytes(request.image))
+    assert written["style_brief"] == "casual weekend, soft natural light"
+    assert written["forbidden"] == ["neon colours"]
+    assert written["avoid_visual_changes"] == ["no heavy makeup"]
+    assert written["style_constants"] == ["round wire glasses"]
+    assert written["safety"] == "ok"
+    # The stored brief carries the anchors (extra keys too) and the prompt, internally.
+    assert request.brief["anchors"]["extra"] == {"eyes": "dark brown"}
+    assert "Eyes: dark brown." in request.brief["prompt"]
+    assert "Hair: short grey hair." in request.brief["prompt"]
+    # The caption strip is drawn: it is not a flat band.
+    strip = np.asarray(Image.open(io.BytesIO(stored_bytes(request.image))).convert("L"))[
+        HEIGHT - CAPTION :
+    ]
+    assert strip.std() > 10
+    # The API's report carries none of it.
+    text = str(report(request))
+    assert "casual weekend" not in text and "neon" not in text and TEXT_KEY not in text
+
+
+def test_a_forbidden_term_in_the_style_constants_blocks_but_keeps_the_image():
+    session = ready_session()  # style_constants include "round wire glasses"
+    request = generate(session, category="accessory", forbidden=["wire glasses"])
+    assert request.request_status == "blocked"
+    assert request.servable is True and request.image
+    assert "forbidden term 'wire glasses'" in request.failure_reason
+    assert "style_constants" in request.failure_reason
+    assert read_brief(stored_bytes(request.image))["safety"].startswith("safety block")
+
+
+def test_forbidden_visual_check_blocks_on_an_anchor_that_forbids_a_constant():
+    session = ready_session(
+        anchors={
+            "visual_summary": "a baker",
+            "style_constants": ["a red scarf", "flour on the hands"],
+            "avoid_visual_changes": ["no red scarf"],
+        }
+    )
+    request = generate(session, probe_type="forbidden_visual_check")
+    assert request.request_status == "blocked"
+    assert "'red scarf'" in request.failure_reason
+
+
+def test_a_negated_clause_in_the_style_brief_is_not_a_collision():
+    session = ready_session()
+    request = generate(
+        session, category="prop", style_brief="soft light, no filters", forbidden=["filters"]
+    )
+    assert request.request_status == "succeeded", request.failure_reason
+
+
+def test_inventory_assets_of_the_kind_are_sent_and_used():
+    session = ready_session()
+    plain = generate(session, probe_type="wardrobe_variation")
+    wardrobe = make_asset(session.character, category="wardrobe", data=png_bytes(color=(250, 10, 10)))
+    make_asset(session.character, category="prop", data=png_bytes(color=(10, 250, 10)))
+    styled = generate(session, probe_type="wardrobe_variation")
+    identity = plain.assets_sent[0]
+    assert plain.assets_sent == [identity]
+    assert styled.assets_sent == [identity, str(wardrobe.pk)]  # the prop is not relevant
+    assert stored_bytes(styled.image) != stored_bytes(plain.image)
+    assert styled.brief["references"][1] == {
+        "role": "inventory", "category": "wardrobe", "asset_id": str(wardrobe.pk)
+    }
+
+
+def test_an_identity_without_a_detectable_face_is_still_composed(settings):
+    session = ready_session()
+    session.character.visual_assets.all().delete()
+    make_asset(session.character, category="identity", data=png_bytes(size=(400, 500)))
+    request = generate(session, probe_type="identity_selfie")
+    assert request.request_status == "succeeded"
+    assert request.consistency["status"] == "manual_required"
+    assert "identity portrait has no detectable face" in request.consistency["reason"]

@@ -1,0 +1,215 @@
+"""The consistency judge on real photographs (R29): bands, continuity, honest measures."""
+
+import hashlib
+
+import pytest
+from PIL import Image, ImageOps
+
+from tests.conftest import FACES
+from visuals import faces
+from visuals.engine import judge as judging
+from visuals.engine.references import Reference
+
+CONSISTENCY_KEYS = {"status", "reason", "continuity_relation", "parent_bitmap_available"}
+
+
+def photo(name: str) -> Image.Image:
+    return Image.open(FACES / name).convert("RGB")
+
+
+def reference(name: str, role="identity") -> Reference:
+    data = (FACES / name).read_bytes()
+    return Reference(role, "identity", name, data, asset_id=name)
+
+
+@pytest.fixture
+def portrait():
+    return judging.reference_faces(reference("obama-1.jpg"))
+
+
+def verdict_of(output, portrait, *, subject="identity_selfie", kind="selfie", **extra):
+    extra.setdefault("parent_expected", False)
+    extra.setdefault("parent", None)
+    return judging.judge(
+        subject=subject,
+        image_kind=kind,
+        output=output,
+        output_sha256=None,
+        portrait=portrait,
+        **extra,
+    )
+
+
+def test_r29_the_same_person_passes_with_the_score_and_band_in_the_reason(portrait):
+    verdict = verdict_of(photo("obama-2.jpg"), portrait)
+    consistency = verdict.consistency
+    assert set(consistency) == CONSISTENCY_KEYS
+    assert consistency["status"] == "passed"
+    assert consistency["reason"].startswith("face distance 0.")
+    assert "to the identity portrait; passed band is < 0.50" in consistency["reason"]
+    assert consistency["continuity_relation"] == "identity_only"
+    assert consistency["parent_bitmap_available"] is False
+    assert verdict.measures["identity_distance"] < 0.5
+
+
+def test_r29_another_person_fails(portrait):
+    consistency = verdict_of(photo("biden-1.jpg"), portrait).consistency
+    assert consistency["status"] == "failed"
+    assert "failed band is ≥ 0.65" in consistency["reason"]
+
+
+def test_a_score_between_the_bands_needs_a_curator(portrait, settings):
+    settings.LOREOS_FACE_PASS_DISTANCE = 0.1
+    settings.LOREOS_FACE_FAIL_DISTANCE = 0.8
+    consistency = verdict_of(photo("obama-2.jpg"), portrait).consistency
+    assert consistency["status"] == "manual_required"
+    assert "manual_required band is 0.10–0.80" in consistency["reason"]
+
+
+def test_a_selfie_without_a_face_fails(portrait):
+    consistency = verdict_of(Image.new("RGB", (512, 640), (90, 120, 160)), portrait).consistency
+    assert consistency["status"] == "failed"
+    assert "no face found in the generated image" in consistency["reason"]
+
+
+def test_an_identity_without_a_detectable_face_cannot_be_measured():
+    blank = Image.new("RGB", (400, 500), (200, 190, 180))
+    no_face = judging.read_faces(blank)
+    consistency = verdict_of(photo("obama-2.jpg"), no_face).consistency
+    assert consistency["status"] == "manual_required"
+    assert "identity portrait has no detectable face" in consistency["reason"]
+
+
+def test_an_object_picture_without_a_face_is_honestly_not_measured(portrait):
+    mug = Image.new("RGB", (512, 512), (240, 236, 228))
+    consistency = verdict_of(mug, portrait, subject="prop", kind="object").consistency
+    assert consistency["status"] == "manual_required"
+    assert "not measurable on an object or place picture" in consistency["reason"]
+
+
+def test_a_face_in_an_object_picture_is_judged_like_a_selfie(portrait):
+    consistency = verdict_of(photo("biden-1.jpg"), portrait, subject="scene", kind="scene").consistency
+    assert consistency["status"] == "failed"
+
+
+def test_a_group_photo_judges_the_largest_face_and_says_so(portrait):
+    reason = verdict_of(photo("group-two-people.jpg"), portrait).consistency["reason"]
+    assert "(2 faces found; the largest was judged)" in reason
+
+
+# --- Continuity (R31) -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("subject", ["accessory_carry_forward", "same_scene_followup"])
+def test_r31_without_a_previous_image_it_is_a_new_episode(portrait, subject):
+    consistency = verdict_of(photo("obama-2.jpg"), portrait, subject=subject).consistency
+    assert consistency["continuity_relation"] == "new_episode"
+    assert consistency["parent_bitmap_available"] is False
+    assert consistency["status"] == "manual_required"
+    assert "nothing to compare against" in consistency["reason"]
+
+
+def test_a_continuity_probe_compares_with_its_parent(portrait):
+    verdict = verdict_of(
+        photo("obama-2.jpg"),
+        portrait,
+        subject="accessory_carry_forward",
+        parent_expected=True,
+        parent=reference("obama-1.jpg", role="parent"),
+    )
+    assert verdict.consistency["continuity_relation"] == "follows_parent"
+    assert verdict.consistency["parent_bitmap_available"] is True
+    assert verdict.consistency["status"] == "passed"
+    assert "to the previous image" in verdict.consistency["reason"]
+    assert verdict.measures["parent_distance"] < 0.5
+
+
+def test_a_parent_of_another_person_fails_continuity():
+    # The identity portrait is obama-2, the output obama-1, the parent biden: the output
+    # keeps the identity but does not continue the previous image.
+    portrait = judging.reference_faces(reference("obama-2.jpg"))
+    verdict = verdict_of(
+        photo("obama-1.jpg"),
+        portrait,
+        subject="accessory_carry_forward",
+        parent_expected=True,
+        parent=reference("biden-1.jpg", role="parent"),
+    )
+    assert verdict.consistency["status"] == "failed"
+    assert "passed band" in verdict.consistency["reason"]  # the identity part passed
+    assert "to the previous image; failed band" in verdict.consistency["reason"]
+
+
+def test_an_unreadable_parent_is_reported_not_compared(portrait):
+    consistency = verdict_of(
+        photo("obama-2.jpg"),
+        portrait,
+        subject="same_scene_followup",
+        parent_expected=True,
+        parent=None,
+        parent_problem="FileNotFoundError: gone",
+    ).consistency
+    assert consistency["continuity_relation"] == "follows_parent"
+    assert consistency["parent_bitmap_available"] is False
+    assert consistency["status"] == "manual_required"
+    assert "could not be read (FileNotFoundError: gone)" in consistency["reason"]
+
+
+def test_same_scene_measures_the_scene_and_survives_a_mirror(portrait):
+    parent = reference("obama-1.jpg", role="parent")
+    mirrored = ImageOps.mirror(photo("obama-1.jpg"))
+    verdict = verdict_of(
+        mirrored, portrait, subject="same_scene_followup", parent_expected=True, parent=parent
+    )
+    assert verdict.measures["scene_similarity"] > 0.9
+    assert "scene similarity" in verdict.consistency["reason"]
+    assert verdict.consistency["status"] == "passed"
+
+
+def test_another_scene_fails_the_same_scene_check(portrait):
+    parent = reference("obama-1.jpg", role="parent")
+    # The same face, cut into a green room: identity holds, the scene does not.
+    original = photo("obama-1.jpg")
+    face = faces.detect(original)[0]
+    crop = (face.left - 40, face.top - 60, face.right + 40, face.bottom + 40)
+    elsewhere = Image.new("RGB", original.size, (30, 160, 60))
+    elsewhere.paste(original.crop(crop), crop[:2])
+    verdict = verdict_of(
+        elsewhere, portrait, subject="same_scene_followup", parent_expected=True, parent=parent
+    )
+    assert verdict.measures["identity_distance"] < 0.5
+    assert verdict.measures["scene_similarity"] < 0.35
+    assert verdict.consistency["status"] == "failed"
+    assert "scene similarity" in verdict.consistency["reason"]
+
+
+# --- Caching ---------------------------------------------------------------------------
+
+
+def test_the_identity_encoding_is_computed_once_per_image(monkeypatch):
+    judging.clear_cache()
+    calls = []
+    real_detect = faces.detect
+    monkeypatch.setattr(faces, "detect", lambda image: calls.append(1) or real_detect(image))
+    identity = reference("obama-1.jpg")
+    first = judging.reference_faces(identity)
+    again = judging.reference_faces(Reference("identity", "identity", "x", identity.data))
+    assert calls == [1]
+    assert again is first
+    assert identity.sha256 == hashlib.sha256(identity.data).hexdigest()
+
+
+def test_the_primary_portrait_is_the_first_identity_with_a_face():
+    blank = Reference("identity", "identity", "blank.png", _png(Image.new("RGB", (300, 300))))
+    chosen, reading = judging.pick_portrait([blank, reference("obama-1.jpg")])
+    assert chosen.name == "obama-1.jpg" and reading.encoding is not None
+    chosen, reading = judging.pick_portrait([blank])
+    assert chosen is blank and reading.encoding is None
+
+
+def _png(image: Image.Image) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
