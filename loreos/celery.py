@@ -11,4 +11,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loreos.settings")
 app = Celery("loreos")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def _make_filesystem_broker_folders(sender, **kwargs):
+    """The filesystem broker (embedded default) needs its folders before the first send."""
+    if str(sender.conf.broker_url).startswith("filesystem"):
+        options = sender.conf.broker_transport_options or {}
+        for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+            if options.get(key):
+                os.makedirs(options[key], exist_ok=True)
 connect_task_context()

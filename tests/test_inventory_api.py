@@ -3,6 +3,7 @@
 import pytest
 
 from characters.models import UsageRecord
+from tests.brokers import use_broker
 from tests.conftest import assert_error
 from tests.generation_fixtures import open_session, ready  # noqa: F401
 from visuals.models import ImageRequest, VisualAsset
@@ -101,14 +102,8 @@ def test_r39_generations_listing_reports_each_image_like_a_probe(api, ready):
 
 def test_r39_generations_listing_while_the_batch_runs(api, ready, settings):
     """With the worker not running, every item reads queued, then ready after it runs."""
-    from loreos.celery import app
-
-    app.conf.task_always_eager = False
-    app.conf.broker_url = "memory://"
-    try:
+    with use_broker("memory://"):
         generate(api, ready, categories=["scene", "prop"])
-    finally:
-        app.conf.task_always_eager = True
     states = [g["state"] for g in api.get("/v1/characters/mira/inventory/generations").json()["data"]["generations"]]
     assert states == ["queued", "queued"]
     from visuals.engine import run
@@ -150,13 +145,11 @@ def test_r42_r43_hold_for_review_gives_candidates_to_approve_or_reject(api, read
 
 
 def test_r38_r41_a_send_the_broker_refuses_is_inline_unspent_and_the_rest_land(api, ready):
-    """The broker (a real transport: kombu's in-memory channel) refuses every send after
+    """The broker (kombu.s in-memory transport, made to refuse) refuses every send after
     the first two; those items come back with request_id null and an error."""
-    from kombu.transport import virtual
+    from kombu.transport import memory
 
-    from loreos.celery import app
-
-    original = virtual.Channel._put
+    original = memory.Channel._put
     sent = {"n": 0}
 
     def refusing_put(channel, queue, message, **kwargs):
@@ -165,14 +158,12 @@ def test_r38_r41_a_send_the_broker_refuses_is_inline_unspent_and_the_rest_land(a
             raise ConnectionRefusedError("broker refused the message")
         return original(channel, queue, message, **kwargs)
 
-    app.conf.task_always_eager = False
-    app.conf.broker_url = "memory://"
-    virtual.Channel._put = refusing_put
+    memory.Channel._put = refusing_put
     try:
-        response = generate(api, ready, categories=["wardrobe", "prop"], count_per_category=2)
+        with use_broker("memory://"):
+            response = generate(api, ready, categories=["wardrobe", "prop"], count_per_category=2)
     finally:
-        virtual.Channel._put = original
-        app.conf.task_always_eager = True
+        memory.Channel._put = original
     assert response.status_code == 200
     data = response.json()["data"]
     assert (data["requested"], data["queued"]) == (4, 2)
@@ -181,3 +172,18 @@ def test_r38_r41_a_send_the_broker_refuses_is_inline_unspent_and_the_rest_land(a
     assert UsageRecord.objects.count() == 2  # refused items are not spent
     assert ImageRequest.objects.count() == 2
     assert all(r.request_status == "queued" for r in ImageRequest.objects.all())
+
+
+def test_r38_a_broker_that_refuses_every_send_queues_and_spends_nothing(api, ready, tmp_path):
+    """A real filesystem broker whose queue folder does not exist refuses each send."""
+    missing = str(tmp_path / "no-such-folder")
+    with use_broker("filesystem://", data_folder_in=missing, data_folder_out=missing):
+        response = generate(api, ready, categories=["wardrobe", "scene"])
+        probe = api.post("/v1/characters/mira/image-probe",
+                         {"probe_type": "identity_selfie", "session_id": ready["session_id"]}, format="json")
+    assert response.status_code == 200
+    data = response.json()["data"]
+    assert (data["requested"], data["queued"]) == (2, 0)
+    assert all(e["request_id"] is None and e["error"] for e in data["batch"])
+    assert_error(probe, 503, "broker_unavailable")
+    assert ImageRequest.objects.count() == 0 and UsageRecord.objects.count() == 0
