@@ -159,7 +159,12 @@ def _sha256_of(file) -> str:
 
 
 def check_image(upload) -> CheckedImage:
-    """Decode an uploaded file fully; raise 422 image_rejected unless it is a sound image."""
+    """Decode an uploaded file fully; raise 422 image_rejected unless it is a sound image.
+
+    ``upload`` is a Django (uploaded) File or any binary file object.
+    """
+    if not isinstance(upload, File):
+        upload = File(upload, name=getattr(upload, "name", None) or "upload")
     if upload.size is not None and upload.size > settings.LOREOS_MAX_UPLOAD_BYTES:
         raise _too_large()
     if not upload.size:
@@ -208,7 +213,7 @@ def check_image(upload) -> CheckedImage:
         width=image.width,
         height=image.height,
         image=image,
-        content=upload if isinstance(upload, File) else File(upload),
+        content=upload,
         sha256=_sha256_of(upload),
         byte_size=upload.size,
         reencoded=False,
