@@ -1,14 +1,20 @@
 """HTTP ↔ services for characters, versions, launch readiness and sessions."""
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from loreos.api.pagination import paginate
 from loreos.api.responses import action, v0
 from loreos.api.errors import validation_error
-from loreos.api.schema import ERRORS
+from loreos.api.schema import ERRORS, ErrorEnvelope, v0_envelope
 
 from . import readiness, services
 from .models import Character
@@ -33,8 +39,20 @@ def _character_actions(slug):
     ]
 
 
+CONFLICT = OpenApiResponse(ErrorEnvelope, description="slug_taken: the account has this slug")
+CharacterEnvelope = v0_envelope("CharacterEnvelope", CharacterSerializer())
+SessionEnvelope = v0_envelope("SessionEnvelope", SessionSerializer())
+
+
 class CharacterListView(APIView):
-    @extend_schema(responses={200: CharacterSerializer(many=True), **ERRORS}, tags=["characters"])
+    @extend_schema(
+        operation_id="characters_list",
+        responses={
+            200: v0_envelope("CharacterListEnvelope", CharacterSerializer(many=True), paginated=True),
+            **ERRORS,
+        },
+        tags=["characters"],
+    )
     def get(self, request):
         rows = Character.objects.filter(account=request.account).select_related("active_version")
         page, pagination = paginate(rows.order_by("slug"), request)
@@ -42,7 +60,7 @@ class CharacterListView(APIView):
 
     @extend_schema(
         request=CharacterWriteSerializer,
-        responses={201: CharacterSerializer, **ERRORS},
+        responses={201: CharacterEnvelope, 409: CONFLICT, **ERRORS},
         tags=["characters"],
     )
     def post(self, request):
@@ -58,14 +76,14 @@ class CharacterListView(APIView):
 
 
 class CharacterDetailView(APIView):
-    @extend_schema(responses={200: CharacterSerializer, **ERRORS}, tags=["characters"])
+    @extend_schema(responses={200: CharacterEnvelope, **ERRORS}, tags=["characters"])
     def get(self, request, slug):
         character = services.get_character(request.account, slug)
         return v0(CharacterSerializer(character).data, next_actions=_character_actions(slug))
 
     @extend_schema(
         request=CharacterPatchSerializer,
-        responses={200: CharacterSerializer, **ERRORS},
+        responses={200: CharacterEnvelope, **ERRORS},
         tags=["characters"],
     )
     def patch(self, request, slug):
@@ -78,7 +96,18 @@ class CharacterDetailView(APIView):
 
 
 class VersionListView(APIView):
-    @extend_schema(responses={200: VersionSerializer(many=True), **ERRORS}, tags=["characters"])
+    @extend_schema(
+        responses={
+            200: v0_envelope(
+                "VersionListEnvelope",
+                VersionSerializer(many=True),
+                paginated=True,
+                active_version_id=serializers.UUIDField(),
+            ),
+            **ERRORS,
+        },
+        tags=["characters"],
+    )
     def get(self, request, slug):
         character = services.get_character(request.account, slug)
         page, pagination = paginate(character.versions.order_by("-number"), request)
@@ -90,14 +119,40 @@ class VersionListView(APIView):
 
 
 class LaunchReadinessView(APIView):
-    @extend_schema(tags=["readiness"], responses={200: dict, **ERRORS})
+    @extend_schema(
+        tags=["readiness"],
+        responses={
+            200: inline_serializer(
+                name="LaunchReadiness",
+                fields={
+                    "status": serializers.CharField(
+                        help_text="ready | ready_with_warnings | needs_attention"
+                    ),
+                    "checks": inline_serializer(
+                        name="ReadinessCheck",
+                        fields={
+                            "id": serializers.CharField(),
+                            "status": serializers.CharField(
+                                help_text="ok | missing | weak | disabled"
+                            ),
+                            "summary": serializers.CharField(),
+                            "fix": serializers.CharField(required=False),
+                        },
+                        many=True,
+                    ),
+                    "active_version_id": serializers.UUIDField(),
+                },
+            ),
+            **ERRORS,
+        },
+    )
     def get(self, request, slug):
         character = services.get_character(request.account, slug)
         return Response(readiness.launch_readiness(character))
 
 
 class SessionCreateView(APIView):
-    @extend_schema(request=None, responses={201: SessionSerializer, **ERRORS}, tags=["sessions"])
+    @extend_schema(request=None, responses={201: SessionEnvelope, **ERRORS}, tags=["sessions"])
     def post(self, request, slug):
         character = services.get_character(request.account, slug)
         session = services.session_open(character=character)
@@ -112,14 +167,14 @@ class SessionCreateView(APIView):
 
 
 class SessionDetailView(APIView):
-    @extend_schema(responses={200: SessionSerializer, **ERRORS}, tags=["sessions"])
+    @extend_schema(responses={200: SessionEnvelope, **ERRORS}, tags=["sessions"])
     def get(self, request, session_id):
         session = services.get_session(request.account, session_id)
         return v0(SessionSerializer(session).data)
 
 
 class SessionExitView(APIView):
-    @extend_schema(request=None, responses={200: SessionSerializer, **ERRORS}, tags=["sessions"])
+    @extend_schema(request=None, responses={200: SessionEnvelope, **ERRORS}, tags=["sessions"])
     def post(self, request, session_id):
         session = services.get_session(request.account, session_id)
         session = services.session_exit(session=session)
@@ -145,7 +200,21 @@ class SessionEventsView(APIView):
             OpenApiParameter("since", int, description="return events with seq > since"),
             OpenApiParameter("limit", int, description="page size (default 100, max 1000)"),
         ],
-        responses={200: EventSerializer(many=True), **ERRORS},
+        responses={
+            200: v0_envelope(
+                "SessionEventsEnvelope",
+                inline_serializer(
+                    name="SessionEvents",
+                    fields={
+                        "session_id": serializers.UUIDField(),
+                        "events": EventSerializer(many=True),
+                        "next_since": serializers.IntegerField(),
+                        "has_more": serializers.BooleanField(),
+                    },
+                ),
+            ),
+            **ERRORS,
+        },
         tags=["sessions"],
     )
     def get(self, request, session_id):

@@ -25,6 +25,7 @@ def _err(description):
 
 
 ERRORS = {
+    400: _err("parse_error: the body is not well-formed for its Content-Type"),
     401: _err("unauthenticated: no, malformed or revoked key"),
     404: _err("not_found: no such object in this account"),
     405: _err("method_not_allowed"),
@@ -38,6 +39,26 @@ METERED_ERRORS = {
     409: _err("needs_identity or session_exited: a precondition is unmet"),
     429: _err("throttled: too many metered calls; see Retry-After"),
 }
+
+
+class NextActionSerializer(serializers.Serializer):
+    command = serializers.CharField()
+    description = serializers.CharField()
+
+
+class PaginationSerializer(serializers.Serializer):
+    limit = serializers.IntegerField()
+    offset = serializers.IntegerField()
+    next_offset = serializers.IntegerField(allow_null=True)
+
+
+def v0_envelope(name: str, data, *, paginated: bool = False, **extra):
+    """The schema of a ``{"schema_version", "data", …, "next_actions"}`` success body."""
+    fields = {"schema_version": serializers.CharField(), "data": data, **extra}
+    if paginated:
+        fields["pagination"] = PaginationSerializer()
+    fields["next_actions"] = NextActionSerializer(many=True)
+    return inline_serializer(name=name, fields=fields)
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):

@@ -12,7 +12,7 @@ from loreos.api.ids import is_uuid
 from loreos.api.pagination import paginate
 from loreos.api.idempotency import idempotent
 from loreos.api.responses import action
-from loreos.api.schema import ERRORS, METERED_ERRORS
+from loreos.api.schema import ERRORS, METERED_ERRORS, v0_envelope
 from loreos.api.throttles import MeteredThrottle
 
 from .. import requests as image_requests
@@ -20,6 +20,7 @@ from ..models import ImageRequest
 from ..reports import generation_report
 from ..request_serializers import InventoryGenerateSerializer
 from ..vocab import GENERATABLE_CATEGORIES
+from .probes import ProbeReport
 
 BatchResponse = inline_serializer(
     name="InventoryBatch",
@@ -36,6 +37,20 @@ BatchResponse = inline_serializer(
         ),
         "next_actions": serializers.ListField(child=serializers.DictField()),
     },
+)
+
+# A generation is reported like a probe, plus its category, batch and produced asset.
+GenerationReport = type(
+    inline_serializer(
+        name="GenerationReport",
+        fields={
+            **type(ProbeReport)._declared_fields,
+            "category": serializers.CharField(),
+            "batch_id": serializers.CharField(allow_null=True),
+            "asset_id": serializers.CharField(allow_null=True),
+            "hold_for_review": serializers.BooleanField(),
+        },
+    )
 )
 
 _STATE_FILTER = {
@@ -115,7 +130,20 @@ class InventoryGenerationsView(APIView):
             OpenApiParameter("limit", int),
             OpenApiParameter("offset", int),
         ],
-        responses={200: dict, **ERRORS},
+        responses={
+            200: v0_envelope(
+                "InventoryGenerations",
+                inline_serializer(
+                    name="InventoryGenerationsData",
+                    fields={
+                        "categories": serializers.ListField(child=serializers.CharField()),
+                        "generations": GenerationReport(many=True),
+                    },
+                ),
+                paginated=True,
+            ),
+            **ERRORS,
+        },
         tags=["inventory"],
         summary="Per-image status of inventory generations, newest first",
     )

@@ -12,7 +12,7 @@ from loreos.api.ids import is_uuid
 from loreos.api.pagination import paginate
 from loreos.api.idempotency import idempotent
 from loreos.api.responses import action
-from loreos.api.schema import ERRORS, METERED_ERRORS
+from loreos.api.schema import ERRORS, METERED_ERRORS, v0_envelope
 from loreos.api.throttles import MeteredThrottle
 
 from .. import requests as image_requests
@@ -114,8 +114,22 @@ class ProbeView(APIView):
         )
 
     @extend_schema(
+        operation_id="image_probe_list",
         parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
-        responses={200: dict, **ERRORS},
+        responses={
+            200: v0_envelope(
+                "ProbeList",
+                inline_serializer(
+                    name="ProbeListData",
+                    fields={
+                        "probe_types": serializers.ListField(child=serializers.CharField()),
+                        "probes": type(ProbeReport)(many=True),
+                    },
+                ),
+                paginated=True,
+            ),
+            **ERRORS,
+        },
         tags=["image probes"],
         summary="Recent probes, most recent first, with the valid probe_types",
     )
