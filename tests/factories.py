@@ -80,7 +80,7 @@ def make_asset(
     asset_key=None,
     **extra,
 ) -> VisualAsset:
-    """A visual asset whose file is saved through default_storage (an upload's facts)."""
+    """An asset whose file is saved through default_storage, with an upload's facts."""
     data = data if data is not None else (FACES / photo).read_bytes()
     facts = stored_image_facts(data)
     ext = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}[facts["format"]]
@@ -111,7 +111,7 @@ def make_request(
     status="queued",
     **extra,
 ) -> ImageRequest:
-    """An ImageRequest as the lead's request code creates it (queued, version pinned)."""
+    """An ImageRequest as visuals.requests creates it (queued, version pinned)."""
     if origin is None:
         origin = "probe" if probe_type else "inventory" if category else "runtime"
     if probe_type:

@@ -10,9 +10,21 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.factories import make_asset, make_request, png_bytes, ready_session, stored_bytes
+from tests.factories import (
+    make_asset,
+    make_request,
+    png_bytes,
+    ready_session,
+    stored_bytes,
+)
 from visuals import engine, faces
-from visuals.engine.backends.compositor import CAPTION, HEIGHT, TEXT_KEY, WIDTH, read_brief
+from visuals.engine.backends.compositor import (
+    CAPTION,
+    HEIGHT,
+    TEXT_KEY,
+    WIDTH,
+    read_brief,
+)
 from visuals.models import ImageRequest
 from visuals.reports import report
 from visuals.vocab import GENERATABLE_CATEGORIES, PROBE_TYPES
@@ -65,14 +77,16 @@ def test_every_kind_succeeds_with_a_png_of_the_compositor_size(every_kind):
 
 def test_every_kind_draws_a_different_picture(every_kind):
     pictures = {
-        kind: np.asarray(Image.open(io.BytesIO(r["data"])).convert("L"), dtype=np.int16)[
-            : HEIGHT - CAPTION
-        ]
+        kind: np.asarray(
+            Image.open(io.BytesIO(r["data"])).convert("L"), dtype=np.int16
+        )[: HEIGHT - CAPTION]
         for kind, r in every_kind.items()
     }
-    assert len({hashlib.sha256(r["data"]).hexdigest() for r in every_kind.values()}) == len(KINDS)
+    assert len(
+        {hashlib.sha256(r["data"]).hexdigest() for r in every_kind.values()}
+    ) == len(KINDS)
     for a, b in itertools.combinations(pictures, 2):
-        # Visibly different: the pictures (caption strip aside) differ by more than noise.
+        # Visibly different: the pictures (caption aside) differ by more than noise.
         assert np.abs(pictures[a] - pictures[b]).mean() > 8, (a, b)
 
 
@@ -83,8 +97,15 @@ def test_the_same_inputs_give_the_same_bytes(every_kind):
 
 
 def test_r29_selfie_kinds_of_the_identity_pass_the_judge(every_kind):
-    for kind in ["identity_selfie", "full_body_identity", "wardrobe_variation", "prop_usage",
-                 "forbidden_visual_check", "wardrobe", "scene"]:
+    for kind in [
+        "identity_selfie",
+        "full_body_identity",
+        "wardrobe_variation",
+        "prop_usage",
+        "forbidden_visual_check",
+        "wardrobe",
+        "scene",
+    ]:
         consistency = every_kind[kind]["request"].consistency
         assert consistency["status"] == "passed", (kind, consistency)
         assert consistency["continuity_relation"] == "identity_only"
@@ -97,7 +118,9 @@ def test_object_and_place_kinds_show_no_face_and_say_so(every_kind):
         assert "not measurable" in consistency["reason"]
 
 
-def test_the_selfie_is_framed_on_the_detected_face_and_full_body_is_head_to_toe(every_kind):
+def test_the_selfie_is_framed_on_the_detected_face_and_full_body_is_head_to_toe(
+    every_kind,
+):
     def face_of(kind):
         image = Image.open(io.BytesIO(every_kind[kind]["data"])).convert("RGB")
         (box,) = faces.detect(image)
@@ -137,9 +160,9 @@ def test_r18_the_brief_is_readable_from_the_stored_file_and_never_from_the_api()
     assert "Eyes: dark brown." in request.brief["prompt"]
     assert "Hair: short grey hair." in request.brief["prompt"]
     # The caption strip is drawn: it is not a flat band.
-    strip = np.asarray(Image.open(io.BytesIO(stored_bytes(request.image))).convert("L"))[
-        HEIGHT - CAPTION :
-    ]
+    strip = np.asarray(
+        Image.open(io.BytesIO(stored_bytes(request.image))).convert("L")
+    )[HEIGHT - CAPTION :]
     assert strip.std() > 10
     # The API's report carries none of it.
     text = str(report(request))
@@ -172,7 +195,10 @@ def test_forbidden_visual_check_blocks_on_an_anchor_that_forbids_a_constant():
 def test_a_negated_clause_in_the_style_brief_is_not_a_collision():
     session = ready_session()
     request = generate(
-        session, category="prop", style_brief="soft light, no filters", forbidden=["filters"]
+        session,
+        category="prop",
+        style_brief="soft light, no filters",
+        forbidden=["filters"],
     )
     assert request.request_status == "succeeded", request.failure_reason
 
@@ -180,15 +206,22 @@ def test_a_negated_clause_in_the_style_brief_is_not_a_collision():
 def test_inventory_assets_of_the_kind_are_sent_and_used():
     session = ready_session()
     plain = generate(session, probe_type="wardrobe_variation")
-    wardrobe = make_asset(session.character, category="wardrobe", data=png_bytes(color=(250, 10, 10)))
+    wardrobe = make_asset(
+        session.character, category="wardrobe", data=png_bytes(color=(250, 10, 10))
+    )
     make_asset(session.character, category="prop", data=png_bytes(color=(10, 250, 10)))
     styled = generate(session, probe_type="wardrobe_variation")
     identity = plain.assets_sent[0]
     assert plain.assets_sent == [identity]
-    assert styled.assets_sent == [identity, str(wardrobe.pk)]  # the prop is not relevant
+    assert styled.assets_sent == [
+        identity,
+        str(wardrobe.pk),
+    ]  # the prop is not relevant
     assert stored_bytes(styled.image) != stored_bytes(plain.image)
     assert styled.brief["references"][1] == {
-        "role": "inventory", "category": "wardrobe", "asset_id": str(wardrobe.pk)
+        "role": "inventory",
+        "category": "wardrobe",
+        "asset_id": str(wardrobe.pk),
     }
 
 

@@ -1,4 +1,4 @@
-"""The consistency judge on real photographs (R29): bands, continuity, honest measures."""
+"""The consistency judge on real photographs (R29): bands, continuity, measures."""
 
 import hashlib
 
@@ -10,7 +10,12 @@ from visuals import faces
 from visuals.engine import judge as judging
 from visuals.engine.references import Reference
 
-CONSISTENCY_KEYS = {"status", "reason", "continuity_relation", "parent_bitmap_available"}
+CONSISTENCY_KEYS = {
+    "status",
+    "reason",
+    "continuity_relation",
+    "parent_bitmap_available",
+}
 
 
 def photo(name: str) -> Image.Image:
@@ -67,7 +72,9 @@ def test_a_score_between_the_bands_needs_a_curator(portrait, settings):
 
 
 def test_a_selfie_without_a_face_fails(portrait):
-    consistency = verdict_of(Image.new("RGB", (512, 640), (90, 120, 160)), portrait).consistency
+    consistency = verdict_of(
+        Image.new("RGB", (512, 640), (90, 120, 160)), portrait
+    ).consistency
     assert consistency["status"] == "failed"
     assert "no face found in the generated image" in consistency["reason"]
 
@@ -88,7 +95,9 @@ def test_an_object_picture_without_a_face_is_honestly_not_measured(portrait):
 
 
 def test_a_face_in_an_object_picture_is_judged_like_a_selfie(portrait):
-    consistency = verdict_of(photo("biden-1.jpg"), portrait, subject="scene", kind="scene").consistency
+    consistency = verdict_of(
+        photo("biden-1.jpg"), portrait, subject="scene", kind="scene"
+    ).consistency
     assert consistency["status"] == "failed"
 
 
@@ -102,7 +111,9 @@ def test_a_group_photo_judges_the_largest_face_and_says_so(portrait):
 
 @pytest.mark.parametrize("subject", ["accessory_carry_forward", "same_scene_followup"])
 def test_r31_without_a_previous_image_it_is_a_new_episode(portrait, subject):
-    consistency = verdict_of(photo("obama-2.jpg"), portrait, subject=subject).consistency
+    consistency = verdict_of(
+        photo("obama-2.jpg"), portrait, subject=subject
+    ).consistency
     assert consistency["continuity_relation"] == "new_episode"
     assert consistency["parent_bitmap_available"] is False
     assert consistency["status"] == "manual_required"
@@ -159,7 +170,11 @@ def test_same_scene_measures_the_scene_and_survives_a_mirror(portrait):
     parent = reference("obama-1.jpg", role="parent")
     mirrored = ImageOps.mirror(photo("obama-1.jpg"))
     verdict = verdict_of(
-        mirrored, portrait, subject="same_scene_followup", parent_expected=True, parent=parent
+        mirrored,
+        portrait,
+        subject="same_scene_followup",
+        parent_expected=True,
+        parent=parent,
     )
     assert verdict.measures["scene_similarity"] > 0.9
     assert "scene similarity" in verdict.consistency["reason"]
@@ -175,7 +190,11 @@ def test_another_scene_fails_the_same_scene_check(portrait):
     elsewhere = Image.new("RGB", original.size, (30, 160, 60))
     elsewhere.paste(original.crop(crop), crop[:2])
     verdict = verdict_of(
-        elsewhere, portrait, subject="same_scene_followup", parent_expected=True, parent=parent
+        elsewhere,
+        portrait,
+        subject="same_scene_followup",
+        parent_expected=True,
+        parent=parent,
     )
     assert verdict.measures["identity_distance"] < 0.5
     assert verdict.measures["scene_similarity"] < 0.35
@@ -183,24 +202,30 @@ def test_another_scene_fails_the_same_scene_check(portrait):
     assert "scene similarity" in verdict.consistency["reason"]
 
 
-# --- Caching ---------------------------------------------------------------------------
+# --- Caching --------------------------------------------------------------------------
 
 
 def test_the_identity_encoding_is_computed_once_per_image(monkeypatch):
     judging.clear_cache()
     calls = []
     real_detect = faces.detect
-    monkeypatch.setattr(faces, "detect", lambda image: calls.append(1) or real_detect(image))
+    monkeypatch.setattr(
+        faces, "detect", lambda image: calls.append(1) or real_detect(image)
+    )
     identity = reference("obama-1.jpg")
     first = judging.reference_faces(identity)
-    again = judging.reference_faces(Reference("identity", "identity", "x", identity.data))
+    again = judging.reference_faces(
+        Reference("identity", "identity", "x", identity.data)
+    )
     assert calls == [1]
     assert again is first
     assert identity.sha256 == hashlib.sha256(identity.data).hexdigest()
 
 
 def test_the_primary_portrait_is_the_first_identity_with_a_face():
-    blank = Reference("identity", "identity", "blank.png", _png(Image.new("RGB", (300, 300))))
+    blank = Reference(
+        "identity", "identity", "blank.png", _png(Image.new("RGB", (300, 300)))
+    )
     chosen, reading = judging.pick_portrait([blank, reference("obama-1.jpg")])
     assert chosen.name == "obama-1.jpg" and reading.encoding is not None
     chosen, reading = judging.pick_portrait([blank])

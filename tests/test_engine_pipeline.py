@@ -17,8 +17,16 @@ from visuals.reports import report
 pytestmark = pytest.mark.django_db
 
 EVENT_KEYS = {
-    "image_request_id", "probe_id", "origin", "probe_type", "category", "image_kind",
-    "image_url", "servable", "state", "request_status",
+    "image_request_id",
+    "probe_id",
+    "origin",
+    "probe_type",
+    "category",
+    "image_kind",
+    "image_url",
+    "servable",
+    "state",
+    "request_status",
 }
 
 
@@ -36,7 +44,9 @@ def run(session, **kind) -> ImageRequest:
 
 def image_events(session):
     return list(
-        SessionEvent.objects.filter(session=session, type__startswith="image.").order_by("seq")
+        SessionEvent.objects.filter(
+            session=session, type__startswith="image."
+        ).order_by("seq")
     )
 
 
@@ -47,7 +57,9 @@ def test_r32_generated_and_passed_is_promotable(session):
     request = run(session, probe_type="identity_selfie")
     body = report(request)
     assert body["request_status"] == "succeeded" and body["state"] == "ready"
-    assert body["servable"] is True and body["image_url"].startswith("http://testserver/")
+    assert body["servable"] is True and body["image_url"].startswith(
+        "http://testserver/"
+    )
     assert body["consistency"]["status"] == "passed"
     assert body["promotion_eligible"] is True
     assert body["failure_reason"] is None
@@ -98,18 +110,25 @@ def test_anchors_that_are_not_a_dict_fail_the_request():
     assert probe.request_status == "failed"
     assert "identity_anchors is not a non-empty object" in probe.failure_reason
     runtime = run(session)
-    assert runtime.failure_reason == "non-bootstrap selfie requires a self visual reference"
+    assert (
+        runtime.failure_reason
+        == "non-bootstrap selfie requires a self visual reference"
+    )
 
 
-def test_a_stored_image_that_is_not_fetchable_over_https_is_not_servable(session, settings):
-    settings.LOREOS_REQUIRE_HTTPS_ASSETS = True  # the public base URL is http://testserver
+def test_a_stored_image_that_is_not_fetchable_over_https_is_not_servable(
+    session, settings
+):
+    settings.LOREOS_REQUIRE_HTTPS_ASSETS = (
+        True  # the public base URL is http://testserver
+    )
     request = run(session, probe_type="identity_selfie")
     assert request.request_status == "failed" and request.servable is False
     assert "no fetchable URL" in request.failure_reason
     assert report(request)["image_url"] is None
 
 
-# --- Status fields ----------------------------------------------------------------------
+# --- Status fields --------------------------------------------------------------------
 
 
 def test_a_finished_request_records_its_timing_backend_and_brief(session):
@@ -121,7 +140,10 @@ def test_a_finished_request_records_its_timing_backend_and_brief(session):
     assert request.brief["prompt"].startswith("Draw a clear front-facing selfie")
     assert request.brief["judge"]["identity_distance"] < 0.5
     assert set(request.consistency) == {
-        "status", "reason", "continuity_relation", "parent_bitmap_available",
+        "status",
+        "reason",
+        "continuity_relation",
+        "parent_bitmap_available",
     }
 
 
@@ -131,7 +153,7 @@ def test_the_engine_never_meters(session):
     assert UsageRecord.objects.count() == 0
 
 
-# --- Events (R27) ----------------------------------------------------------------------
+# --- Events (R27) ---------------------------------------------------------------------
 
 
 def test_r27_a_succeeded_probe_appends_image_ready(session):
@@ -140,9 +162,14 @@ def test_r27_a_succeeded_probe_appends_image_ready(session):
     assert event.type == "image.ready"
     assert set(event.data) == EVENT_KEYS | {"asset_id"}
     assert event.data["image_request_id"] == event.data["probe_id"] == str(request.pk)
-    assert event.data["origin"] == "probe" and event.data["probe_type"] == "identity_selfie"
+    assert (
+        event.data["origin"] == "probe"
+        and event.data["probe_type"] == "identity_selfie"
+    )
     assert event.data["category"] is None and event.data["image_kind"] == "selfie"
-    assert event.data["state"] == "ready" and event.data["request_status"] == "succeeded"
+    assert (
+        event.data["state"] == "ready" and event.data["request_status"] == "succeeded"
+    )
     assert event.data["image_url"] == report(request)["image_url"]
     assert event.data["asset_id"] == str(request.produced_asset.pk)
 
@@ -152,9 +179,14 @@ def test_an_inventory_item_and_a_runtime_image_announce_themselves(session):
     selfie = run(session)
     first, second = image_events(session)
     assert first.data["category"] == "scene" and first.data["probe_type"] is None
-    assert first.data["probe_id"] == str(item.pk) and first.data["origin"] == "inventory"
+    assert (
+        first.data["probe_id"] == str(item.pk) and first.data["origin"] == "inventory"
+    )
     assert second.data["origin"] == "runtime" and second.data["probe_id"] is None
-    assert second.data["image_request_id"] == str(selfie.pk) and "asset_id" not in second.data
+    assert (
+        second.data["image_request_id"] == str(selfie.pk)
+        and "asset_id" not in second.data
+    )
 
 
 def test_image_failed_carries_the_reason(session):
@@ -166,10 +198,12 @@ def test_image_failed_carries_the_reason(session):
     assert event.data["state"] == "blocked" and event.data["servable"] is True
 
 
-# --- Assets (R42, R45) ------------------------------------------------------------------
+# --- Assets (R42, R45) ----------------------------------------------------------------
 
 
-def test_r45_a_probe_image_becomes_a_candidate_keyframe_sharing_the_stored_file(session):
+def test_r45_a_probe_image_becomes_a_candidate_keyframe_sharing_the_stored_file(
+    session,
+):
     request = run(session, probe_type="wardrobe_variation")
     asset = request.produced_asset
     assert asset.category == "keyframe" and asset.source == "probe"
@@ -177,7 +211,12 @@ def test_r45_a_probe_image_becomes_a_candidate_keyframe_sharing_the_stored_file(
     assert asset.file.name == request.image.name  # one write, one stored file
     data = stored_bytes(request.image)
     assert asset.sha256 == hashlib.sha256(data).hexdigest()
-    assert (asset.width, asset.height, asset.format, asset.byte_size) == (640, 800, "PNG", len(data))
+    assert (asset.width, asset.height, asset.format, asset.byte_size) == (
+        640,
+        800,
+        "PNG",
+        len(data),
+    )
     stored = default_storage.listdir(f"generated/{session.character_id}")[1]
     assert stored == [request.image.name.rsplit("/", 1)[1]]
 
@@ -185,7 +224,10 @@ def test_r45_a_probe_image_becomes_a_candidate_keyframe_sharing_the_stored_file(
 def test_r42_inventory_lands_active_unless_held_for_review(session):
     live = run(session, category="wardrobe")
     held = run(session, category="accessory", hold_for_review=True)
-    assert live.produced_asset.category == "wardrobe" and live.produced_asset.source == "inventory"
+    assert (
+        live.produced_asset.category == "wardrobe"
+        and live.produced_asset.source == "inventory"
+    )
     assert live.produced_asset.asset_status == "active"
     assert live.produced_asset.promotion_status == "approved_keyframe"
     assert held.produced_asset.category == "accessory"
@@ -193,11 +235,16 @@ def test_r42_inventory_lands_active_unless_held_for_review(session):
     assert held.produced_asset.promotion_status == "candidate"
 
 
-def test_an_inventory_image_that_fails_the_judge_is_held_not_activated(session, settings):
+def test_an_inventory_image_that_fails_the_judge_is_held_not_activated(
+    session, settings
+):
     settings.LOREOS_FACE_PASS_DISTANCE = 0.001
     settings.LOREOS_FACE_FAIL_DISTANCE = 0.002
     request = run(session, category="wardrobe")
-    assert request.request_status == "succeeded" and request.consistency["status"] == "failed"
+    assert (
+        request.request_status == "succeeded"
+        and request.consistency["status"] == "failed"
+    )
     assert request.produced_asset.asset_status == "candidate"
     assert "consistency verdict failed" in request.produced_asset.decision_reason
 
@@ -208,7 +255,7 @@ def test_blocked_failed_and_runtime_images_make_no_asset(session):
     assert not VisualAsset.objects.exclude(category="identity").exists()
 
 
-# --- References and continuity (R31) ---------------------------------------------------
+# --- References and continuity (R31) --------------------------------------------------
 
 
 def test_assets_sent_are_the_identity_assets(session):
@@ -260,9 +307,14 @@ def test_other_sessions_images_are_never_the_parent(session):
 
 
 def test_the_compositor_brief_names_the_avoid_list_and_forbidden_terms(session):
-    request = run(session, category="place", style_brief="rainy evening", forbidden=["cars"])
+    request = run(
+        session, category="place", style_brief="rainy evening", forbidden=["cars"]
+    )
     written = read_brief(stored_bytes(request.image))
     assert written["avoid_visual_changes"] == [
-        "no drastic hair color changes", "no heavy makeup",
+        "no drastic hair color changes",
+        "no heavy makeup",
     ]
-    assert written["forbidden"] == ["cars"] and written["style_brief"] == "rainy evening"
+    assert (
+        written["forbidden"] == ["cars"] and written["style_brief"] == "rainy evening"
+    )

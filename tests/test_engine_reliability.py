@@ -55,11 +55,21 @@ def test_a_redelivered_task_neither_generates_nor_announces_twice(session):
     request = make_request(session, probe_type="identity_selfie")
     tasks.generate_image.apply_async(args=[str(request.pk)])
     request.refresh_from_db()
-    first = (request.request_status, request.image.name, request.completed_at, request.attempts)
+    first = (
+        request.request_status,
+        request.image.name,
+        request.completed_at,
+        request.attempts,
+    )
     assert engine.run(request.pk) is None  # the redelivery finds it finished
     tasks.generate_image.apply_async(args=[str(request.pk)])
     request.refresh_from_db()
-    assert (request.request_status, request.image.name, request.completed_at, request.attempts) == first
+    assert (
+        request.request_status,
+        request.image.name,
+        request.completed_at,
+        request.attempts,
+    ) == first
     assert len(events(session)) == 1
     assert stored_files(session) == [request.image.name.rsplit("/", 1)[1]]
 
@@ -80,7 +90,10 @@ def test_a_deleted_request_is_nothing_to_do():
 def test_a_redelivery_after_a_lost_worker_takes_over(session):
     # The first worker claimed the request and died before settling.
     request = make_request(
-        session, probe_type="identity_selfie", status="generating", attempts=1,
+        session,
+        probe_type="identity_selfie",
+        status="generating",
+        attempts=1,
         started_at=timezone.now() - timedelta(seconds=30),
     )
     assert engine.run(request.pk) == "succeeded"
@@ -113,15 +126,21 @@ def test_the_older_attempt_cannot_settle_after_a_take_over(session, monkeypatch)
 
 def test_a_request_that_keeps_losing_its_worker_ends_failed(session):
     request = make_request(
-        session, probe_type="identity_selfie", status="generating",
-        attempts=lifecycle.MAX_ATTEMPTS, started_at=timezone.now(),
+        session,
+        probe_type="identity_selfie",
+        status="generating",
+        attempts=lifecycle.MAX_ATTEMPTS,
+        started_at=timezone.now(),
     )
     assert engine.run(request.pk) is None
     request.refresh_from_db()
     assert request.request_status == "failed" and request.completed_at
     assert f"lost {lifecycle.MAX_ATTEMPTS} times" in request.failure_reason
     (event,) = events(session)
-    assert event.type == "image.failed" and event.data["failure_reason"] == request.failure_reason
+    assert (
+        event.type == "image.failed"
+        and event.data["failure_reason"] == request.failure_reason
+    )
 
 
 def test_two_claims_of_one_queued_request_only_one_wins(session):
@@ -129,21 +148,29 @@ def test_two_claims_of_one_queued_request_only_one_wins(session):
     first = lifecycle.claim(request.pk)
     assert first is not None and first.attempt == 1 and not first.took_over
     # A concurrent worker that read the row as queued before the first claim lands:
-    stale = ImageRequest.objects.filter(pk=request.pk, request_status="queued", attempts=0)
+    stale = ImageRequest.objects.filter(
+        pk=request.pk, request_status="queued", attempts=0
+    )
     assert stale.update(request_status="generating", attempts=1) == 0
 
 
-# --- The sweep ---------------------------------------------------------------------------
+# --- The sweep ------------------------------------------------------------------------
 
 
 def test_the_sweep_ends_stale_generating_requests(session, settings):
     settings.LOREOS_STALE_GENERATION_SECONDS = 600
     old = make_request(
-        session, probe_type="identity_selfie", status="generating", attempts=1,
+        session,
+        probe_type="identity_selfie",
+        status="generating",
+        attempts=1,
         started_at=timezone.now() - timedelta(seconds=601),
     )
     fresh = make_request(
-        session, category="prop", status="generating", attempts=1,
+        session,
+        category="prop",
+        status="generating",
+        attempts=1,
         started_at=timezone.now() - timedelta(seconds=30),
     )
     queued = make_request(session, category="place")
@@ -155,18 +182,24 @@ def test_the_sweep_ends_stale_generating_requests(session, settings):
     (event,) = events(session)
     assert event.type == "image.failed"
     assert event.data["image_request_id"] == str(old.pk)
-    assert event.data["state"] == "failed" and event.data["failure_reason"] == old.failure_reason
+    assert (
+        event.data["state"] == "failed"
+        and event.data["failure_reason"] == old.failure_reason
+    )
     # Sweeping again finds nothing more.
     assert engine.sweep_stale() == 0
 
 
-def test_a_worker_that_wakes_up_after_the_sweep_cannot_settle(session, settings, monkeypatch):
+def test_a_worker_that_wakes_up_after_the_sweep_cannot_settle(
+    session, settings, monkeypatch
+):
     request = make_request(session, probe_type="identity_selfie")
     real_generate = CompositorBackend.generate
 
     def stuck_then_swept(self, job):
         ImageRequest.objects.filter(pk=request.pk).update(
-            started_at=timezone.now() - timedelta(seconds=settings.LOREOS_STALE_GENERATION_SECONDS + 1)
+            started_at=timezone.now()
+            - timedelta(seconds=settings.LOREOS_STALE_GENERATION_SECONDS + 1)
         )
         assert engine.sweep_stale() == 1
         return real_generate(self, job)
@@ -179,7 +212,7 @@ def test_a_worker_that_wakes_up_after_the_sweep_cannot_settle(session, settings,
     assert stored_files(session) == []
 
 
-# --- Errors end the request ----------------------------------------------------------------
+# --- Errors end the request -----------------------------------------------------------
 
 
 def test_an_unknown_backend_fails_the_request_with_the_fix(session, settings):
@@ -215,7 +248,9 @@ def test_an_unexpected_error_after_storing_fails_the_request_and_removes_the_fil
     request = make_request(session, probe_type="identity_selfie")
     assert engine.run(request.pk) == "failed"
     request.refresh_from_db()
-    assert request.failure_reason.startswith("internal error while generating (ValueError)")
+    assert request.failure_reason.startswith(
+        "internal error while generating (ValueError)"
+    )
     assert request.servable is False and not request.image
     assert stored_files(session) == []
     assert [e.type for e in events(session)] == ["image.failed"]
@@ -237,11 +272,17 @@ def test_a_soft_time_limit_is_reported_as_such(session, monkeypatch):
     assert [e.type for e in events(session)] == ["image.failed"]
 
 
-def test_the_pipeline_costs_a_bounded_number_of_queries(session, django_assert_max_num_queries):
+def test_the_pipeline_costs_a_bounded_number_of_queries(
+    session, django_assert_max_num_queries
+):
     from tests.factories import make_asset, png_bytes
 
     for n in range(6):
-        make_asset(session.character, category="wardrobe", data=png_bytes(color=(n * 40, 90, 90)))
+        make_asset(
+            session.character,
+            category="wardrobe",
+            data=png_bytes(color=(n * 40, 90, 90)),
+        )
     request = make_request(session, probe_type="wardrobe_variation")
     with django_assert_max_num_queries(20):
         engine.run(request.pk)

@@ -1,4 +1,4 @@
-"""visuals.faces on real photographs: detection, encodings, distances, one model load."""
+"""visuals.faces on real photos: detection, encodings, distances, one model load."""
 
 import sys
 import threading
@@ -62,7 +62,9 @@ def test_a_large_image_is_scaled_down_for_detection_and_boxes_map_back():
     ):
         assert abs(large - small * 2.5) < small_box.width * 2.5 * 0.12
     # The box is in the big image's own coordinates: encoding there is the same face.
-    assert faces.distance(faces.encode(big, big_box), faces.encode(image, small_box)) < 0.2
+    assert (
+        faces.distance(faces.encode(big, big_box), faces.encode(image, small_box)) < 0.2
+    )
 
 
 def test_encode_gives_128_floats():

@@ -17,7 +17,13 @@ from PIL import Image
 
 from characters.models import SessionEvent
 from tests.conftest import FACES
-from tests.factories import make_asset, make_request, png_bytes, ready_session, stored_bytes
+from tests.factories import (
+    make_asset,
+    make_request,
+    png_bytes,
+    ready_session,
+    stored_bytes,
+)
 from visuals import engine
 from visuals.engine.backends import Job
 from visuals.engine.backends.openai_edits import OpenAIEditsBackend, retry_after_seconds
@@ -72,7 +78,9 @@ class FakeImagesAPI:
                 )
                 if delay:
                     time.sleep(delay)
-                payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+                payload = (
+                    answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+                )
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
@@ -94,7 +102,7 @@ class FakeImagesAPI:
 
 
 def parse_multipart(content_type: str, body: bytes) -> dict:
-    """The fields and files of a multipart/form-data body (as a server would read it)."""
+    """The fields and files of a multipart/form-data body, as a server reads it."""
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
         f"Content-Type: {content_type}\r\n\r\n".encode() + body
     )
@@ -105,7 +113,12 @@ def parse_multipart(content_type: str, body: bytes) -> dict:
         data = part.get_payload(decode=True)
         if filename is not None:
             files.append(
-                {"field": name, "filename": filename, "type": part.get_content_type(), "data": data}
+                {
+                    "field": name,
+                    "filename": filename,
+                    "type": part.get_content_type(),
+                    "data": data,
+                }
             )
         else:
             fields[name] = data.decode()
@@ -147,7 +160,9 @@ def run(session, **kind):
 
 def test_b64_result_is_stored_and_judged(openai, session):
     result = _png_of(RESULT)
-    openai.answer(200, {"created": 1, "data": [{"b64_json": base64.b64encode(result).decode()}]})
+    openai.answer(
+        200, {"created": 1, "data": [{"b64_json": base64.b64encode(result).decode()}]}
+    )
     request = run(session, probe_type="identity_selfie")
     assert request.request_status == "succeeded", request.failure_reason
     assert request.backend == "openai" and request.backend_seconds > 0
@@ -164,7 +179,10 @@ def test_b64_result_is_stored_and_judged(openai, session):
     assert fields["model"] == "gpt-image-1" and fields["n"] == "1"
     assert fields["size"] == "1024x1536"
     assert fields["prompt"] == request.brief["prompt"]
-    assert "late-20s woman" in fields["prompt"] and "Avoid: no drastic hair color changes" in fields["prompt"]
+    assert (
+        "late-20s woman" in fields["prompt"]
+        and "Avoid: no drastic hair color changes" in fields["prompt"]
+    )
     (identity_file,) = sent["files"]
     identity = session.character.visual_assets.get(category="identity")
     assert identity_file["field"] == "image[]" and identity_file["type"] == "image/jpeg"
@@ -174,7 +192,9 @@ def test_b64_result_is_stored_and_judged(openai, session):
 def test_url_result_is_downloaded_from_the_answer(openai, session):
     openai.files["result.jpg"] = RESULT
     openai.answer(200, {"data": [{"url": f"{openai.base}/files/result.jpg"}]})
-    request = run(session, category="wardrobe", style_brief="rainy day", forbidden=["umbrella"])
+    request = run(
+        session, category="wardrobe", style_brief="rainy day", forbidden=["umbrella"]
+    )
     assert request.request_status == "succeeded", request.failure_reason
     assert stored_bytes(request.image) == RESULT and request.image.name.endswith(".jpg")
     assert request.produced_asset.format == "JPEG"
@@ -184,21 +204,37 @@ def test_url_result_is_downloaded_from_the_answer(openai, session):
 
 
 def test_every_reference_is_sent_as_an_image_file(openai, session):
-    make_asset(session.character, category="accessory", data=png_bytes(color=(10, 10, 200)))
-    openai.answer(200, {"data": [{"b64_json": base64.b64encode(_png_of(RESULT)).decode()}]})
+    make_asset(
+        session.character, category="accessory", data=png_bytes(color=(10, 10, 200))
+    )
+    openai.answer(
+        200, {"data": [{"b64_json": base64.b64encode(_png_of(RESULT)).decode()}]}
+    )
     first = run(session, probe_type="identity_selfie")
-    openai.answer(200, {"data": [{"b64_json": base64.b64encode(_png_of(RESULT)).decode()}]})
+    openai.answer(
+        200, {"data": [{"b64_json": base64.b64encode(_png_of(RESULT)).decode()}]}
+    )
     follow = run(session, probe_type="accessory_carry_forward")
     assert follow.parent_id == first.pk
     files = openai.received[1]["files"]
-    assert [f["filename"].split("-")[0] for f in files] == ["identity", "inventory", "parent"]
+    assert [f["filename"].split("-")[0] for f in files] == [
+        "identity",
+        "inventory",
+        "parent",
+    ]
     assert files[2]["data"] == stored_bytes(first.image)
     assert len(follow.assets_sent) == 3
 
 
 def test_429_then_success_is_retried_and_counted(openai, session):
-    openai.answer(429, {"error": {"code": "rate_limit_exceeded", "message": "slow down"}}, {"Retry-After": "0"})
-    openai.answer(200, {"data": [{"b64_json": base64.b64encode(_png_of(RESULT)).decode()}]})
+    openai.answer(
+        429,
+        {"error": {"code": "rate_limit_exceeded", "message": "slow down"}},
+        {"Retry-After": "0"},
+    )
+    openai.answer(
+        200, {"data": [{"b64_json": base64.b64encode(_png_of(RESULT)).decode()}]}
+    )
     request = run(session, probe_type="identity_selfie")
     assert request.request_status == "succeeded"
     assert len(openai.received) == 2
@@ -207,11 +243,16 @@ def test_429_then_success_is_retried_and_counted(openai, session):
 
 def test_500_until_the_retries_are_exhausted_fails(openai, session):
     for _ in range(3):
-        openai.answer(500, {"error": {"code": "server_error", "message": "upstream broke"}})
+        openai.answer(
+            500, {"error": {"code": "server_error", "message": "upstream broke"}}
+        )
     request = run(session, probe_type="identity_selfie")
     assert len(openai.received) == 3  # one try and LOREOS_OPENAI_MAX_RETRIES retries
     assert request.request_status == "failed" and request.servable is False
-    assert request.failure_reason == "openai: HTTP 500 (server_error) after 2 retries: upstream broke"
+    assert (
+        request.failure_reason
+        == "openai: HTTP 500 (server_error) after 2 retries: upstream broke"
+    )
     assert request.consistency is None
     (event,) = SessionEvent.objects.filter(session=session, type="image.failed")
     assert event.data["failure_reason"] == request.failure_reason
@@ -219,10 +260,22 @@ def test_500_until_the_retries_are_exhausted_fails(openai, session):
 
 @pytest.mark.parametrize("code", ["moderation_blocked", "content_policy_violation"])
 def test_a_safety_refusal_is_blocked_without_an_image(openai, session, code):
-    openai.answer(400, {"error": {"code": code, "message": "Your request was rejected.", "type": "image_generation_user_error"}})
+    openai.answer(
+        400,
+        {
+            "error": {
+                "code": code,
+                "message": "Your request was rejected.",
+                "type": "image_generation_user_error",
+            }
+        },
+    )
     request = run(session, probe_type="forbidden_visual_check")
     assert request.request_status == "blocked" and request.servable is False
-    assert request.failure_reason == f"openai refused the image for safety ({code}): Your request was rejected."
+    assert (
+        request.failure_reason
+        == f"openai refused the image for safety ({code}): Your request was rejected."
+    )
     body = report(request)
     assert body["state"] == "blocked" and body["image_url"] is None
     assert len(openai.received) == 1  # never retried
@@ -238,10 +291,15 @@ def test_a_timeout_fails_with_a_reason_and_is_not_retried(openai, session, setti
 
 
 def test_another_client_error_fails_with_the_providers_message(openai, session):
-    openai.answer(400, {"error": {"code": "invalid_size", "message": "size must be one of …"}})
+    openai.answer(
+        400, {"error": {"code": "invalid_size", "message": "size must be one of …"}}
+    )
     request = run(session, probe_type="identity_selfie")
     assert request.request_status == "failed"
-    assert request.failure_reason == "openai: HTTP 400 (invalid_size): size must be one of …"
+    assert (
+        request.failure_reason
+        == "openai: HTTP 400 (invalid_size): size must be one of …"
+    )
     assert len(openai.received) == 1
 
 
@@ -252,7 +310,9 @@ def test_an_answer_without_an_image_fails(openai, session):
 
 
 def test_an_undecodable_result_fails_without_storing(openai, session):
-    openai.answer(200, {"data": [{"b64_json": base64.b64encode(b"not a picture").decode()}]})
+    openai.answer(
+        200, {"data": [{"b64_json": base64.b64encode(b"not a picture").decode()}]}
+    )
     request = run(session, probe_type="identity_selfie")
     assert request.request_status == "failed" and not request.image
     assert request.failure_reason.startswith("the backend returned an unreadable image")
@@ -265,13 +325,18 @@ def test_a_missing_key_fails_before_any_call(openai, session, settings):
     assert openai.received == []
 
 
-# --- The backend alone: Retry-After and backoff --------------------------------------------
+# --- The backend alone: Retry-After and backoff ---------------------------------------
 
 
 def _job(session, probe_type="identity_selfie"):
     request = make_request(session, probe_type=probe_type)
     selection = choose(request)
-    return Job(build(request, selection), selection.identity, selection.inventory, selection.parent)
+    return Job(
+        build(request, selection),
+        selection.identity,
+        selection.inventory,
+        selection.parent,
+    )
 
 
 def test_retry_after_is_honoured_and_backoff_grows(openai, session):
@@ -279,7 +344,9 @@ def test_retry_after_is_honoured_and_backoff_grows(openai, session):
     backend = OpenAIEditsBackend(sleep=waits.append)
     openai.answer(503, {"error": {"message": "busy"}}, {"Retry-After": "2"})
     openai.answer(429, {"error": {"message": "busy"}})
-    openai.answer(200, {"data": [{"b64_json": base64.b64encode(_png_of(RESULT)).decode()}]})
+    openai.answer(
+        200, {"data": [{"b64_json": base64.b64encode(_png_of(RESULT)).decode()}]}
+    )
     generation = backend.generate(_job(session))
     assert generation.status == "ok" and generation.details["retries"] == 2
     assert waits == [2.0, 0.02]  # Retry-After over the first backoff, then 0.01 × 2
@@ -299,6 +366,18 @@ def test_a_refused_connection_is_retried_then_reported(settings, session):
 def test_retry_after_accepts_seconds_and_http_dates():
     now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     assert retry_after_seconds("7", now) == 7.0
-    assert retry_after_seconds(format_datetime(now + timedelta(seconds=30), usegmt=True), now) == 30.0
-    assert retry_after_seconds(format_datetime(now - timedelta(seconds=30), usegmt=True), now) == 0.0
-    assert retry_after_seconds("soon", now) is None and retry_after_seconds(None) is None
+    assert (
+        retry_after_seconds(
+            format_datetime(now + timedelta(seconds=30), usegmt=True), now
+        )
+        == 30.0
+    )
+    assert (
+        retry_after_seconds(
+            format_datetime(now - timedelta(seconds=30), usegmt=True), now
+        )
+        == 0.0
+    )
+    assert (
+        retry_after_seconds("soon", now) is None and retry_after_seconds(None) is None
+    )

@@ -68,7 +68,9 @@ class _Models:
         self.dlib = dlib
         self.detector = dlib.get_frontal_face_detector()
         self.shape = dlib.shape_predictor(str(folder / _MODEL_FILES["shape"]))
-        self.encoder = dlib.face_recognition_model_v1(str(folder / _MODEL_FILES["encoder"]))
+        self.encoder = dlib.face_recognition_model_v1(
+            str(folder / _MODEL_FILES["encoder"])
+        )
 
 
 _models: _Models | None = None
@@ -80,7 +82,8 @@ def models_folder() -> Path:
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError(
-            "face_recognition_models is not installed; install the project's dependencies"
+            "face_recognition_models is not installed; "
+            "install the project's dependencies"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "models"
 
@@ -113,23 +116,16 @@ def detect(image) -> list[FaceBox]:
     scaled down for detection and the boxes are mapped back.
     """
     m = models()
-    if isinstance(image, np.ndarray):
-        height, width = image.shape[:2]
-        source = image
-    else:
-        width, height = image.size
-        source = image
-    scale = 1.0
-    longer = max(width, height)
-    if longer > MAX_DETECT_SIDE:
-        scale = longer / MAX_DETECT_SIDE
+    array = as_array(image)
+    height, width = array.shape[:2]
+    scale = max(width, height) / MAX_DETECT_SIDE
+    if scale > 1:
         small = (max(1, round(width / scale)), max(1, round(height / scale)))
-        pil = Image.fromarray(source) if isinstance(source, np.ndarray) else source
-        if pil.mode != "RGB":
-            pil = pil.convert("RGB")
-        array = np.asarray(pil.resize(small, Image.Resampling.BILINEAR))
+        array = np.asarray(
+            Image.fromarray(array).resize(small, Image.Resampling.BILINEAR)
+        )
     else:
-        array = as_array(source)
+        scale = 1.0
     boxes = [
         FaceBox(
             left=round(r.left() * scale),

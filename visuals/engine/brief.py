@@ -27,10 +27,17 @@ INSTRUCTIONS = {
     "runtime": "a casual selfie the character sends in conversation",
 }
 
-KNOWN_ANCHOR_KEYS = ("visual_summary", "hair", "style_constants", "avoid_visual_changes")
+KNOWN_ANCHOR_KEYS = (
+    "visual_summary",
+    "hair",
+    "style_constants",
+    "avoid_visual_changes",
+)
 
 # "no heavy makeup" forbids "heavy makeup": a leading negation is not part of the term.
-_NEGATION = re.compile(r"^(?:no|not|never|avoid|without|don't|do not)\s+", re.IGNORECASE)
+_NEGATION = re.compile(
+    r"^(?:no|not|never|avoid|without|don't|do not)\s+", re.IGNORECASE
+)
 
 
 class AnchorsMissing(Exception):
@@ -55,7 +62,7 @@ def forbidden_term(text: str) -> str:
 
 
 def anchors_of(image_request: ImageRequest) -> dict:
-    """The request version's identity anchors, split into known keys and carried extras."""
+    """The request version's identity anchors: the known keys and the carried extras."""
     anchors = image_request.version.identity_anchors
     if not isinstance(anchors, dict) or not anchors:
         raise AnchorsMissing(
@@ -88,7 +95,8 @@ def prompt_of(brief: dict) -> str:
     anchors = brief["anchors"]
     parts = [
         f"Draw {brief['instruction']}.",
-        "The person is the one in the reference images: keep the same face and identity.",
+        "The person is the one in the reference images: "
+        "keep the same face and identity.",
     ]
     if anchors["visual_summary"]:
         parts.append(f"Appearance: {anchors['visual_summary']}.")

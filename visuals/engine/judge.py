@@ -1,12 +1,12 @@
 """The consistency judge: it measures, it does not assume.
 
-Identity. Where a face is expected (selfie-kind images) or found (any image), the largest
-face of the generated image is compared with the identity portrait's face: the Euclidean
-distance between dlib's 128-d encodings, banded by settings — passed below
+Identity. Where a face is expected (selfie-kind images) or found (any image), the
+largest face of the generated image is compared with the identity portrait's face: the
+Euclidean distance between dlib's 128-d encodings, banded by settings — passed below
 LOREOS_FACE_PASS_DISTANCE, failed at or above LOREOS_FACE_FAIL_DISTANCE, manual_required
-between. No face in a selfie-kind output while the portrait has one → failed (the picture
-does not show the character). A portrait with no detectable face → manual_required
-(identity cannot be measured; a curator compares by eye).
+between. No face in a selfie-kind output while the portrait has one → failed (the
+picture does not show the character). A portrait with no detectable face →
+manual_required (identity cannot be measured; a curator compares by eye).
 
 Objects and places. An accessory, prop or place picture with no face in it carries no
 identity to measure; the judge says so and asks for a curator (manual_required) rather
@@ -16,10 +16,10 @@ Continuity (accessory_carry_forward, same_scene_followup). With a parent (the se
 previous succeeded image) the output's face is also compared with the parent's face
 (same bands), and for same_scene_followup the scene is compared too: the intersection of
 the two images' colour histograms (8 bins a channel, faces masked out), which survives a
-crop, a mirror or a change of angle that would defeat a perceptual hash; similarity at or
-above SCENE_PASS_SIMILARITY passes, below SCENE_FAIL_SIMILARITY fails, between needs a
-curator. Without a parent the verdict is a new episode, manual_required: there is nothing
-to compare against. Other kinds are identity_only.
+crop, a mirror or a change of angle that would defeat a perceptual hash; similarity at
+or above SCENE_PASS_SIMILARITY passes, below SCENE_FAIL_SIMILARITY fails, between needs
+a curator. Without a parent the verdict is a new episode, manual_required: there is
+nothing to compare against. Other kinds are identity_only.
 
 The overall status is the worst of the parts; the reason lists every measure with its
 band. Encodings are cached in-process by the image's sha256 (the identity portrait is
@@ -46,6 +46,19 @@ _RANK = {PASSED: 0, MANUAL: 1, FAILED: 2}
 SCENE_PASS_SIMILARITY = 0.60
 SCENE_FAIL_SIMILARITY = 0.35
 _CACHE_SIZE = 256
+
+NO_PORTRAIT_FACE = (
+    "the identity portrait has no detectable face, so identity cannot be measured; "
+    "a curator compares by eye"
+)
+NO_OUTPUT_FACE = "no face found in the generated image; the identity portrait has one"
+NOT_MEASURABLE = (
+    "identity is not measurable on an object or place picture; a curator checks it"
+)
+NEW_EPISODE = (
+    "new episode: there is no previous image in this session to follow, "
+    "so nothing to compare against"
+)
 
 
 @dataclass(frozen=True)
@@ -92,8 +105,10 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-def pick_portrait(identity: list[Reference]) -> tuple[Reference | None, FaceReading | None]:
-    """The primary portrait: the first identity image with a face, else the first one."""
+def pick_portrait(
+    identity: list[Reference],
+) -> tuple[Reference | None, FaceReading | None]:
+    """The primary portrait: the first identity image with a face, else the first."""
     first = None
     for reference in identity:
         try:
@@ -152,7 +167,7 @@ def scene_band(similarity: float) -> tuple[str, str]:
     return MANUAL, f"{measured}; manual_required band is {low:.2f}–{high:.2f}"
 
 
-# --- The verdict -----------------------------------------------------------------------
+# --- The verdict ----------------------------------------------------------------------
 
 
 @dataclass
@@ -172,24 +187,16 @@ def judge(
     parent: Reference | None,
     parent_problem: str | None = None,
 ) -> Verdict:
-    """Judge one generated image. `parent_expected`: the session had a previous image."""
+    """Judge one generated image (`parent_expected`: the session had a previous one)."""
     out = read_faces(output, output_sha256)
     parts: list[tuple[str, str]] = []
     measures: dict = {"faces_in_output": len(out.boxes)}
 
     if image_kind == ImageKind.SELFIE or out.boxes:
         if portrait is None or portrait.encoding is None:
-            parts.append(
-                (
-                    MANUAL,
-                    "the identity portrait has no detectable face, so identity cannot be "
-                    "measured; a curator compares by eye",
-                )
-            )
+            parts.append((MANUAL, NO_PORTRAIT_FACE))
         elif out.encoding is None:
-            parts.append(
-                (FAILED, "no face found in the generated image; the identity portrait has one")
-            )
+            parts.append((FAILED, NO_OUTPUT_FACE))
         else:
             d = faces.distance(out.encoding, portrait.encoding)
             measures["identity_distance"] = round(d, 4)
@@ -199,24 +206,14 @@ def judge(
             parts.append((status, text))
     else:
         parts.append(
-            (
-                MANUAL,
-                f"{image_kind} image with no face in it: identity is not measurable on an "
-                "object or place picture; a curator checks it",
-            )
+            (MANUAL, f"{image_kind} image with no face in it: {NOT_MEASURABLE}")
         )
 
     relation, available = "identity_only", parent is not None
     if subject in CONTINUITY_PROBES:
         if not parent_expected:
             relation, available = "new_episode", False
-            parts.append(
-                (
-                    MANUAL,
-                    "new episode: there is no previous image in this session to follow, so "
-                    "nothing to compare against",
-                )
-            )
+            parts.append((MANUAL, NEW_EPISODE))
         else:
             relation = "follows_parent"
             if parent is None:
@@ -251,7 +248,10 @@ def _continuity(subject, output, out: FaceReading, parent: Reference, measures):
         parts.append(face_band(d, "to the previous image"))
     else:
         parts.append(
-            (MANUAL, "no face in the previous image or in this one to compare across images")
+            (
+                MANUAL,
+                "no face in the previous image or in this one to compare across images",
+            )
         )
     if subject == "same_scene_followup":
         similarity = scene_similarity(output, out.boxes, parent.image, previous.boxes)

@@ -66,14 +66,17 @@ def claim(request_id) -> Claim | None:
         return None
     status, attempts = current["request_status"], current["attempts"]
     if status in TERMINAL:
-        logger.info("image request %s is already %s; redelivery ignored", request_id, status)
+        logger.info(
+            "image request %s is already %s; redelivery ignored", request_id, status
+        )
         return None
     took_over = status == ImageRequest.Status.GENERATING
     if took_over and attempts >= MAX_ATTEMPTS:
         fail(
             request_id,
             attempt=attempts,
-            reason=f"the worker was lost {attempts} times while generating; not retried again",
+            reason=f"the worker was lost {attempts} times while generating; "
+            "not retried again",
         )
         return None
     if status not in CLAIMABLE and not took_over:
@@ -87,7 +90,9 @@ def claim(request_id) -> Claim | None:
         logger.info("image request %s was claimed by another worker", request_id)
         return None
     if took_over:
-        logger.warning("image request %s: attempt %s takes over", request_id, attempts + 1)
+        logger.warning(
+            "image request %s: attempt %s takes over", request_id, attempts + 1
+        )
     return Claim(str(request_id), attempts + 1, took_over)
 
 
@@ -106,7 +111,9 @@ def record(claim_: Claim, **fields) -> None:
         raise LostClaim(claim_.request_id)
 
 
-def event_data(image_request: ImageRequest, *, image_url: str | None, asset=None) -> dict:
+def event_data(
+    image_request: ImageRequest, *, image_url: str | None, asset=None
+) -> dict:
     """The data of an image.ready / image.failed event."""
     data = {
         "image_request_id": str(image_request.pk),
@@ -135,7 +142,9 @@ def fail(request_id, *, attempt: int, reason: str) -> bool:
     """End a generating request as failed (no image) if `attempt` still owns it."""
     with transaction.atomic():
         won = ImageRequest.objects.filter(
-            pk=request_id, request_status=ImageRequest.Status.GENERATING, attempts=attempt
+            pk=request_id,
+            request_status=ImageRequest.Status.GENERATING,
+            attempts=attempt,
         ).update(
             request_status=ImageRequest.Status.FAILED,
             failure_reason=reason,
@@ -143,7 +152,9 @@ def fail(request_id, *, attempt: int, reason: str) -> bool:
             completed_at=_now(),
         )
         if won:
-            image_request = ImageRequest.objects.select_related("session").get(pk=request_id)
+            image_request = ImageRequest.objects.select_related("session").get(
+                pk=request_id
+            )
             append_event(
                 image_request.session,
                 "image.failed",
@@ -156,16 +167,16 @@ def sweep_stale() -> int:
     """End requests generating for longer than the stale limit; return how many."""
     limit = settings.LOREOS_STALE_GENERATION_SECONDS
     cutoff = _now() - timedelta(seconds=limit)
-    stale = ImageRequest.objects.filter(request_status=ImageRequest.Status.GENERATING).filter(
-        started_at__lt=cutoff
-    ) | ImageRequest.objects.filter(
+    stale = ImageRequest.objects.filter(
+        request_status=ImageRequest.Status.GENERATING
+    ).filter(started_at__lt=cutoff) | ImageRequest.objects.filter(
         request_status=ImageRequest.Status.GENERATING, started_at__isnull=True
     )
     ended = 0
     for pk, attempts in stale.values_list("pk", "attempts"):
         reason = (
-            f"generation did not finish within {limit} s (the worker was lost or stuck); "
-            "ended by the stale-request sweep"
+            f"generation did not finish within {limit} s (the worker was lost or "
+            "stuck); ended by the stale-request sweep"
         )
         if fail(pk, attempt=attempts, reason=reason):
             logger.warning("image request %s ended by the sweep", pk)

@@ -68,7 +68,9 @@ def read_output(data: bytes) -> Output:
 
 def store(image_request: ImageRequest, output: Output) -> str:
     """Write the image once; return the stored name (storage may alter it if taken)."""
-    name = f"generated/{image_request.character_id}/{image_request.pk}.{output.extension}"
+    name = (
+        f"generated/{image_request.character_id}/{image_request.pk}.{output.extension}"
+    )
     return default_storage.save(name, ContentFile(output.data))
 
 
@@ -82,7 +84,12 @@ def _subject(image_request: ImageRequest) -> str:
 
 
 def produce_asset(
-    image_request: ImageRequest, output: Output, name: str, *, verdict: str | None, brief: dict
+    image_request: ImageRequest,
+    output: Output,
+    name: str,
+    *,
+    verdict: str | None,
+    brief: dict,
 ) -> VisualAsset | None:
     """The asset a succeeded probe or inventory image becomes (runtime images: none).
 

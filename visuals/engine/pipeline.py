@@ -53,7 +53,9 @@ def run(request_id) -> str | None:
     try:
         return _generate(attempt)
     except LostClaim:
-        logger.warning("image request %s: attempt %s lost its claim", request_id, claim.attempt)
+        logger.warning(
+            "image request %s: attempt %s lost its claim", request_id, claim.attempt
+        )
         outputs.discard(attempt.stored)
         return None
     except Exception as exc:
@@ -90,7 +92,9 @@ def _generate(attempt: _Attempt) -> str:
     }
     if not selection.identity:
         lifecycle.record(claim, **progress)
-        return _settle(attempt, image_request, Generation("failed", reason=_no_identity(selection)))
+        return _settle(
+            attempt, image_request, Generation("failed", reason=_no_identity(selection))
+        )
     try:
         brief = build(image_request, selection)
     except AnchorsMissing as exc:
@@ -133,7 +137,9 @@ def _generate(attempt: _Attempt) -> str:
 def _no_identity(selection: references.Selection) -> str:
     if not selection.identity_problems:
         return "no active identity asset to ground the image on"
-    problems = "; ".join(f"asset {k}: {v}" for k, v in selection.identity_problems.items())
+    problems = "; ".join(
+        f"asset {k}: {v}" for k, v in selection.identity_problems.items()
+    )
     return f"the identity image could not be read from storage ({problems})"
 
 
@@ -216,8 +222,9 @@ def _settle(
             )
         append_event(
             image_request.session,
-            "image.ready" if status == ImageRequest.Status.SUCCEEDED else "image.failed",
+            "image.ready"
+            if status == ImageRequest.Status.SUCCEEDED
+            else "image.failed",
             lifecycle.event_data(image_request, image_url=url, asset=asset),
         )
     return status
-

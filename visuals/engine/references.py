@@ -135,7 +135,11 @@ class Selection:
 
     @property
     def all(self) -> list[Reference]:
-        return [*self.identity, *self.inventory, *([self.parent] if self.parent else [])]
+        return [
+            *self.identity,
+            *self.inventory,
+            *([self.parent] if self.parent else []),
+        ]
 
 
 def previous_image(image_request: ImageRequest) -> ImageRequest | None:
@@ -154,7 +158,7 @@ def previous_image(image_request: ImageRequest) -> ImageRequest | None:
 
 
 def choose(image_request: ImageRequest) -> Selection:
-    """Choose and read every reference of `image_request` (unreadable ones are skipped)."""
+    """Choose and read the references of `image_request`, skipping unreadable ones."""
     relevant = RELEVANT_CATEGORIES.get(subject_of(image_request), [])
     rows = list(
         VisualAsset.objects.filter(
@@ -176,7 +180,9 @@ def choose(image_request: ImageRequest) -> Selection:
             logger.warning("identity asset %s unreadable: %s", asset.pk, exc)
             continue
         identity.append(
-            Reference("identity", Category.IDENTITY, asset.file.name, data, str(asset.pk))
+            Reference(
+                "identity", Category.IDENTITY, asset.file.name, data, str(asset.pk)
+            )
         )
 
     inventory = []
@@ -192,7 +198,9 @@ def choose(image_request: ImageRequest) -> Selection:
                 Reference("inventory", category, asset.file.name, data, str(asset.pk))
             )
 
-    parent_request = previous_image(image_request) if follows_parent(image_request) else None
+    parent_request = (
+        previous_image(image_request) if follows_parent(image_request) else None
+    )
     parent, parent_problem = None, None
     if parent_request is not None:
         produced = getattr(parent_request, "produced_asset", None)
@@ -207,4 +215,6 @@ def choose(image_request: ImageRequest) -> Selection:
             )
         except UnreadableImage as exc:
             parent_problem = str(exc)
-    return Selection(identity, inventory, parent_request, parent, problems, parent_problem)
+    return Selection(
+        identity, inventory, parent_request, parent, problems, parent_problem
+    )

@@ -1,8 +1,9 @@
 """Image backends behind one small interface, chosen by settings.LOREOS_IMAGE_BACKEND.
 
 A backend takes a Job (the brief, its prompt and the reference images) and returns a
-Generation: `ok` with image bytes, `blocked` (a safety refusal, with or without bytes) or
-`failed` (no image, with the reason). A backend never touches the database or storage.
+Generation: `ok` with image bytes, `blocked` (a safety refusal, with or without
+bytes) or `failed` (no image, with the reason). A backend never touches the database
+or storage.
 """
 
 from dataclasses import dataclass, field
@@ -34,7 +35,11 @@ class Job:
 
     @property
     def references(self) -> list[Reference]:
-        return [*self.identity, *self.inventory, *([self.parent] if self.parent else [])]
+        return [
+            *self.identity,
+            *self.inventory,
+            *([self.parent] if self.parent else []),
+        ]
 
 
 @dataclass
@@ -67,5 +72,6 @@ def get_backend(name: str | None = None) -> Backend:
 
         return OpenAIEditsBackend()
     raise UnknownBackend(
-        f"unknown image backend {name!r}: set LOREOS_IMAGE_BACKEND to compositor or openai"
+        f"unknown image backend {name!r}: "
+        "set LOREOS_IMAGE_BACKEND to compositor or openai"
     )

@@ -25,12 +25,12 @@ constants) and the same facts as JSON in a PNG text chunk ``loreos:brief``.
 Safety rule (deterministic, so a blocked outcome is reachable offline). The forbidden
 terms are the brief's ``forbidden`` list (the request's ``forbidden`` entries and any
 anchor key whose name begins with ``forbidden``, e.g. ``forbidden_traits``) plus the
-anchors' ``avoid_visual_changes``, each with a leading negation removed ("no heavy makeup" forbids "heavy makeup"). The
-compositor draws the anchors' ``style_constants`` and the ``style_brief``; when a
-forbidden term appears as whole words in one of those (a clause starting with a negation
-such as "no filters" does not count), the picture would show a forbidden trait. The
-backend then reports ``blocked`` with the colliding term, and still returns the image
-bytes, as a provider's post-generation safety filter would.
+anchors' ``avoid_visual_changes``, each with a leading negation removed ("no heavy
+makeup" forbids "heavy makeup"). The compositor draws the anchors' ``style_constants``
+and the ``style_brief``; when a forbidden term appears as whole words in one of those (a
+clause starting with a negation such as "no filters" does not count), the picture would
+show a forbidden trait. The backend then reports ``blocked`` with the colliding term,
+and still returns the image bytes, as a provider's post-generation safety filter would.
 """
 
 import hashlib
@@ -69,7 +69,9 @@ class CompositorBackend:
 
     def generate(self, job: Job) -> Generation:
         if job.portrait is None:
-            return Generation("failed", reason="no readable identity image to compose from")
+            return Generation(
+                "failed", reason="no readable identity image to compose from"
+            )
         block = safety_block(job.brief)
         picture = compose(job)
         data = encode(picture, job.brief, block)
@@ -86,9 +88,12 @@ def _clauses(text: str) -> list[str]:
 
 
 def safety_block(brief: dict) -> str | None:
-    """The documented collision rule; the reason string, or None when nothing collides."""
+    """The documented collision rule: the reason, or None when nothing collides."""
     anchors = brief["anchors"]
-    terms = [forbidden_term(t) for t in [*brief["forbidden"], *anchors["avoid_visual_changes"]]]
+    terms = [
+        forbidden_term(t)
+        for t in [*brief["forbidden"], *anchors["avoid_visual_changes"]]
+    ]
     depicted = [("style_constants", t) for t in anchors["style_constants"]]
     if brief["style_brief"]:
         depicted.append(("style_brief", brief["style_brief"]))
@@ -106,7 +111,7 @@ def safety_block(brief: dict) -> str | None:
     return None
 
 
-# --- Encoding: PNG with the brief in a text chunk and a caption strip --------------------
+# --- Encoding: PNG with the brief in a text chunk and a caption strip -----------------
 
 
 def _font(size: int):
@@ -195,7 +200,9 @@ def _seed(job: Job) -> int:
         "forbidden": job.brief["forbidden"],
         "refs": [r.sha256 for r in job.references],
     }
-    digest = hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).digest()
+    digest = hashlib.sha256(
+        json.dumps(facts, sort_keys=True, default=str).encode()
+    ).digest()
     return int.from_bytes(digest[:8], "big")
 
 
@@ -206,13 +213,17 @@ def _text_color(text: str) -> tuple[int, int, int]:
 
 def _mean_color(image: Image.Image, box=None) -> tuple[int, int, int]:
     region = image.crop(box) if box else image
-    return tuple(int(c) for c in np.asarray(region.resize((8, 8))).reshape(-1, 3).mean(0))
+    return tuple(
+        int(c) for c in np.asarray(region.resize((8, 8))).reshape(-1, 3).mean(0)
+    )
 
 
 def _shift_hue(color, amount: float) -> tuple[int, int, int]:
     hsv = Image.new("RGB", (1, 1), tuple(color)).convert("HSV")
     h, s, v = hsv.getpixel((0, 0))
-    shifted = Image.new("HSV", (1, 1), ((h + int(amount * 255)) % 256, max(s, 110), max(v, 120)))
+    shifted = Image.new(
+        "HSV", (1, 1), ((h + int(amount * 255)) % 256, max(s, 110), max(v, 120))
+    )
     return shifted.convert("RGB").getpixel((0, 0))
 
 
@@ -276,11 +287,15 @@ def _backdrop(job: Job, rng: random.Random, categories=("place", "scene")):
     draw.rectangle((0, floor, PICTURE[0], PICTURE[1]), fill=tuple(c // 3 for c in wall))
     for _ in range(2):
         x = rng.randint(30, PICTURE[0] - 190)
-        draw.rectangle((x, 70, x + 150, 260), fill=(225, 235, 245), outline=(60, 60, 60), width=6)
+        draw.rectangle(
+            (x, 70, x + 150, 260), fill=(225, 235, 245), outline=(60, 60, 60), width=6
+        )
         draw.line((x + 75, 70, x + 75, 260), fill=(60, 60, 60), width=4)
     lamp_x = rng.randint(60, PICTURE[0] - 60)
     draw.line((lamp_x, floor, lamp_x, floor - 220), fill=(40, 40, 40), width=5)
-    draw.ellipse((lamp_x - 40, floor - 270, lamp_x + 40, floor - 210), fill=(250, 220, 140))
+    draw.ellipse(
+        (lamp_x - 40, floor - 270, lamp_x + 40, floor - 210), fill=(250, 220, 140)
+    )
     return room
 
 
@@ -288,15 +303,26 @@ def _emblem(job: Job, diameter: int) -> Image.Image:
     """The signature accessory: the accessory asset's bitmap, else a drawn emblem."""
     refs = [r for r in job.inventory if r.category == "accessory"]
     if refs:
-        art = ImageOps.fit(refs[0].image, (diameter, diameter), Image.Resampling.BICUBIC)
+        art = ImageOps.fit(
+            refs[0].image, (diameter, diameter), Image.Resampling.BICUBIC
+        )
     else:
-        key = (job.brief["anchors"]["style_constants"] or [job.brief["anchors"]["hair"]])[0]
+        key = (
+            job.brief["anchors"]["style_constants"] or [job.brief["anchors"]["hair"]]
+        )[0]
         color = _text_color(key)
         art = Image.new("RGB", (diameter, diameter), (245, 240, 230))
         draw = ImageDraw.Draw(art)
         r = diameter // 2
-        draw.ellipse((r // 4, r // 4, diameter - r // 4, diameter - r // 4), outline=color, width=max(4, r // 6))
-        draw.ellipse((r - r // 4, r - r // 4, r + r // 4, r + r // 4), fill=_shift_hue(color, 0.5))
+        draw.ellipse(
+            (r // 4, r // 4, diameter - r // 4, diameter - r // 4),
+            outline=color,
+            width=max(4, r // 6),
+        )
+        draw.ellipse(
+            (r - r // 4, r - r // 4, r + r // 4, r + r // 4),
+            fill=_shift_hue(color, 0.5),
+        )
     mask = Image.new("L", (diameter, diameter), 0)
     ImageDraw.Draw(mask).ellipse((0, 0, diameter - 1, diameter - 1), fill=255)
     framed = Image.new("RGB", (diameter, diameter), (250, 250, 250))
@@ -330,9 +356,15 @@ def _prop(job: Job, size, rng) -> Image.Image:
     art = Image.new("RGB", size, (240, 236, 228))
     draw = ImageDraw.Draw(art)
     w, h = size
-    draw.rounded_rectangle((w * 0.18, h * 0.2, w * 0.72, h * 0.92), radius=w // 12, fill=color)
-    draw.ellipse((w * 0.62, h * 0.38, w * 0.92, h * 0.7), outline=color, width=max(6, w // 16))
-    draw.ellipse((w * 0.18, h * 0.14, w * 0.72, h * 0.28), fill=tuple(c // 2 for c in color))
+    draw.rounded_rectangle(
+        (w * 0.18, h * 0.2, w * 0.72, h * 0.92), radius=w // 12, fill=color
+    )
+    draw.ellipse(
+        (w * 0.62, h * 0.38, w * 0.92, h * 0.7), outline=color, width=max(6, w // 16)
+    )
+    draw.ellipse(
+        (w * 0.18, h * 0.14, w * 0.72, h * 0.28), fill=tuple(c // 2 for c in color)
+    )
     return art
 
 
@@ -377,7 +409,9 @@ def _face_on(size, zoom, face_y=0.4) -> FaceBox:
     left = (width - fw) / 2
     # The crop puts the face centre at face_y of the height.
     cy = height * face_y
-    return FaceBox(round(left), round(cy - fw / 2), round(left + fw), round(cy + fw / 2))
+    return FaceBox(
+        round(left), round(cy - fw / 2), round(left + fw), round(cy + fw / 2)
+    )
 
 
 def _selfie(job, zoom, face_y=0.4):
@@ -417,8 +451,15 @@ def _wardrobe_variation(job, rng):
         color = _mean_color(refs[0].image)
     else:
         face = portrait_face(job)
-        below = (face.left, face.bottom + face.height // 2, face.right, face.bottom + face.height)
-        original = _mean_color(job.portrait.image, _clamp(below, job.portrait.image.size))
+        below = (
+            face.left,
+            face.bottom + face.height // 2,
+            face.right,
+            face.bottom + face.height,
+        )
+        original = _mean_color(
+            job.portrait.image, _clamp(below, job.portrait.image.size)
+        )
         color = _shift_hue(original, 0.5)
     _outfit(picture, _face_on(PICTURE, 2.6), color, "stripes")
     return picture
@@ -463,7 +504,12 @@ def _prop_usage(job, rng):
     x, y = 40, PICTURE[1] - 250
     picture.paste(item, (x, y))
     face = portrait_face(job)
-    inner = (face.left + face.width // 4, face.top + face.height // 3, face.right - face.width // 4, face.bottom - face.height // 4)
+    inner = (
+        face.left + face.width // 4,
+        face.top + face.height // 3,
+        face.right - face.width // 4,
+        face.bottom - face.height // 4,
+    )
     skin = _mean_color(job.portrait.image, _clamp(inner, job.portrait.image.size))
     draw = ImageDraw.Draw(picture)
     draw.rectangle((x, y, x + 189, y + 209), outline=(255, 255, 255), width=4)
@@ -482,7 +528,15 @@ def _full_body(job, rng):
     refs = [r for r in job.inventory if r.category == "wardrobe"]
     outfit = _mean_color(refs[0].image) if refs else rng.choice(_PALETTE)
     neck_y = 10 + int(head.height * 0.82)
-    draw.polygon([(cx - 95, neck_y), (cx + 95, neck_y), (cx + 80, neck_y + 250), (cx - 80, neck_y + 250)], fill=outfit)
+    draw.polygon(
+        [
+            (cx - 95, neck_y),
+            (cx + 95, neck_y),
+            (cx + 80, neck_y + 250),
+            (cx - 80, neck_y + 250),
+        ],
+        fill=outfit,
+    )
     draw.rectangle((cx - 125, neck_y + 10, cx - 95, neck_y + 220), fill=outfit)
     draw.rectangle((cx + 95, neck_y + 10, cx + 125, neck_y + 220), fill=outfit)
     legs = tuple(c // 2 for c in outfit)
@@ -505,13 +559,25 @@ def _wardrobe(job, rng):
     _outfit(body, FaceBox(cx - 75, 0, cx + 75, shoulders - 25), color, "checks")
     body_mask = Image.new("L", PICTURE, 0)
     ImageDraw.Draw(body_mask).polygon(
-        [(cx - 60, shoulders), (cx + 60, shoulders), (cx + 230, shoulders + 90), (cx + 200, PICTURE[1]), (cx - 200, PICTURE[1]), (cx - 230, shoulders + 90)],
+        [
+            (cx - 60, shoulders),
+            (cx + 60, shoulders),
+            (cx + 230, shoulders + 90),
+            (cx + 200, PICTURE[1]),
+            (cx - 200, PICTURE[1]),
+            (cx - 230, shoulders + 90),
+        ],
         fill=255,
     )
     canvas.paste(body, (0, 0), body_mask)
     canvas.paste(head, (cx - head.width // 2, 20), mask)
     # A mirror frame: an outfit shot.
-    ImageDraw.Draw(canvas).rounded_rectangle((12, 12, PICTURE[0] - 12, PICTURE[1] - 12), radius=40, outline=(150, 120, 80), width=10)
+    ImageDraw.Draw(canvas).rounded_rectangle(
+        (12, 12, PICTURE[0] - 12, PICTURE[1] - 12),
+        radius=40,
+        outline=(150, 120, 80),
+        width=10,
+    )
     return canvas
 
 
@@ -520,7 +586,15 @@ def _accessory(job, rng):
     diameter = 380
     _emblem_at(canvas, job, (PICTURE[0] // 2, PICTURE[1] // 2 - 20), diameter)
     draw = ImageDraw.Draw(canvas)
-    draw.ellipse((PICTURE[0] // 2 - 170, PICTURE[1] // 2 + 190, PICTURE[0] // 2 + 170, PICTURE[1] // 2 + 230), fill=(190, 186, 180))
+    draw.ellipse(
+        (
+            PICTURE[0] // 2 - 170,
+            PICTURE[1] // 2 + 190,
+            PICTURE[0] // 2 + 170,
+            PICTURE[1] // 2 + 230,
+        ),
+        fill=(190, 186, 180),
+    )
     return canvas
 
 

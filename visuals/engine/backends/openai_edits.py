@@ -3,8 +3,8 @@ images, the prompt and the model; the result is ``data[0].b64_json`` or ``data[0
 
 Mapping onto the pipeline's outcomes:
 - 200 with an image → ok (a ``url`` result is downloaded with the same timeout);
-- 400 whose error.code is ``moderation_blocked`` or ``content_policy_violation`` → blocked
-  (a safety refusal: no image);
+- 400 whose error.code is ``moderation_blocked`` or ``content_policy_violation``
+  → blocked (a safety refusal: no image);
 - 429 and 5xx (and a refused connection) → retried with exponential backoff, at most
   settings.LOREOS_OPENAI_MAX_RETRIES times, waiting at least what Retry-After asks;
   still failing after that → failed, with the last status;
@@ -88,7 +88,9 @@ def _error_of(payload: bytes) -> tuple[str, str]:
         return "", payload[:200].decode(errors="replace")
     if not isinstance(error, dict):
         return "", str(error)[:200]
-    return str(error.get("code") or error.get("type") or ""), str(error.get("message") or "")
+    return str(error.get("code") or error.get("type") or ""), str(
+        error.get("message") or ""
+    )
 
 
 class OpenAIEditsBackend:
@@ -116,11 +118,15 @@ class OpenAIEditsBackend:
                 kind = opened.format or "PNG"
             ext = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}.get(kind, "png")
             mime = Image.MIME.get(kind, "image/png")
-            files.append(("image[]", f"{reference.role}-{index}.{ext}", mime, reference.data))
+            files.append(
+                ("image[]", f"{reference.role}-{index}.{ext}", mime, reference.data)
+            )
         return files
 
     def _request(self, method, url, body=None, headers=None):
-        request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+        request = urllib.request.Request(
+            url, data=body, method=method, headers=headers or {}
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return response.status, response.headers, response.read()
@@ -129,7 +135,7 @@ class OpenAIEditsBackend:
                 return exc.code, exc.headers, exc.read()
             finally:
                 exc.close()
-        except (TimeoutError, socket.timeout) as exc:
+        except TimeoutError as exc:
             raise _Timeout() from exc
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, TimeoutError | socket.timeout):
@@ -162,7 +168,9 @@ class OpenAIEditsBackend:
         retries = 0
         while True:
             try:
-                status, response_headers, payload = self._request("POST", url, body, headers)
+                status, response_headers, payload = self._request(
+                    "POST", url, body, headers
+                )
             except _Timeout:
                 details["retries"] = retries
                 return Generation(
@@ -176,11 +184,14 @@ class OpenAIEditsBackend:
             details["http_status"] = status
             if status == 200:
                 return self._result(payload, details)
-            code, message = _error_of(payload) if status else ("unreachable", payload.decode())
+            code, message = (
+                _error_of(payload) if status else ("unreachable", payload.decode())
+            )
             if status == 400 and code in SAFETY_CODES:
                 return Generation(
                     "blocked",
-                    reason=f"openai refused the image for safety ({code}): {message}".strip(),
+                    reason=f"openai refused the image for safety ({code}): "
+                    f"{message}".strip(),
                     details=details,
                 )
             transient = status is None or status == 429 or 500 <= status < 600
@@ -205,10 +216,14 @@ class OpenAIEditsBackend:
         try:
             item = (json.loads(payload).get("data") or [None])[0] or {}
         except (ValueError, AttributeError, IndexError):
-            return Generation("failed", reason="openai: the answer is not JSON", details=details)
+            return Generation(
+                "failed", reason="openai: the answer is not JSON", details=details
+            )
         if item.get("b64_json"):
             try:
-                return Generation("ok", base64.b64decode(item["b64_json"]), details=details)
+                return Generation(
+                    "ok", base64.b64decode(item["b64_json"]), details=details
+                )
             except ValueError:
                 return Generation(
                     "failed", reason="openai: b64_json is not base64", details=details
@@ -226,7 +241,9 @@ class OpenAIEditsBackend:
                 )
             except _Unreachable as exc:
                 return Generation(
-                    "failed", reason=f"openai: result image unreachable: {exc}", details=details
+                    "failed",
+                    reason=f"openai: result image unreachable: {exc}",
+                    details=details,
                 )
             if status != 200:
                 return Generation(
@@ -235,4 +252,6 @@ class OpenAIEditsBackend:
                     details=details,
                 )
             return Generation("ok", data, details=details)
-        return Generation("failed", reason="openai: the answer holds no image", details=details)
+        return Generation(
+            "failed", reason="openai: the answer holds no image", details=details
+        )
