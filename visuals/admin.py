@@ -1,0 +1,277 @@
+"""Admin for visual assets and image requests.
+
+Asset decisions (approve, reject, retire, delete) are bulk actions that call
+visuals.assets — the same services, rules and audit trail as the API's PATCH and
+DELETE. Generation reports (ImageRequest) are read-only.
+"""
+
+import json
+
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+
+from loreos.api.errors import ApiError
+
+from . import assets as asset_services
+from .models import ImageRequest, VisualAsset
+from .reports import report
+
+
+def _thumb(url_name, pk, size=96, px=56):
+    return format_html(
+        '<img src="{}" width="{}" height="{}" alt="" loading="lazy" '
+        'style="object-fit:cover;border-radius:6px;background:#eee">',
+        reverse(url_name, args=[pk, size]),
+        px,
+        px,
+    )
+
+
+def _apply(modeladmin, request, queryset, verb, **change):
+    """Run asset_update on each selected asset; report what the rules refused."""
+    reason = change.pop("reason", "")
+    done, refused = 0, []
+    for asset in queryset.select_related("character"):
+        try:
+            asset_services.asset_update(asset=asset, actor=request.user, reason=reason, **change)
+            done += 1
+        except ApiError as exc:
+            refused.append(f"{asset.category}:{asset.asset_key} — {exc.message}")
+    if done:
+        modeladmin.message_user(request, f"{verb} {done} asset(s).", messages.SUCCESS)
+    for line in refused:
+        modeladmin.message_user(request, f"Not {verb.lower()}: {line}", messages.WARNING)
+
+
+@admin.register(VisualAsset)
+class VisualAssetAdmin(admin.ModelAdmin):
+    list_display = [
+        "preview", "label", "character", "category", "asset_status", "promotion_status",
+        "qa_status", "source", "decided_by", "decided_at",
+    ]
+    list_display_links = ["preview", "label"]
+    list_filter = [
+        "asset_status", "category", "promotion_status", "qa_status", "source",
+        "character__account",
+    ]
+    search_fields = ["asset_key", "label", "character__slug", "sha256", "id"]
+    list_select_related = ["character", "decided_by"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    list_per_page = 50
+    actions = ["approve_keyframe", "approve_anchor", "reject", "retire", "delete_selected"]
+    fieldsets = [
+        (None, {"fields": ["large_preview", "character", "category", "asset_key", "label"]}),
+        ("Status", {"fields": ["asset_status", "promotion_status", "qa_status"]}),
+        ("Decision", {"fields": ["decided_by", "decided_at", "decision_reason"]}),
+        (
+            "Image",
+            {
+                "fields": [
+                    "visual_summary", "visual_description", "file", "sha256", "width",
+                    "height", "format", "byte_size", "advice_list",
+                ]
+            },
+        ),
+        ("Provenance", {"fields": ["source", "image_request", "created_at", "updated_at"]}),
+    ]
+    readonly_fields = [
+        "large_preview", "character", "category", "asset_key", "label", "asset_status",
+        "promotion_status", "qa_status", "decided_by", "decided_at", "decision_reason",
+        "visual_summary", "visual_description", "file", "sha256", "width", "height",
+        "format", "byte_size", "advice_list", "source", "image_request", "created_at",
+        "updated_at",
+    ]
+
+    def has_add_permission(self, request):
+        # Uploads validate and store through the API (POST …/visual-assets).
+        return False
+
+    @admin.display(description="")
+    def preview(self, asset):
+        return _thumb("curate:asset-thumb", asset.pk)
+
+    @admin.display(description="Preview")
+    def large_preview(self, asset):
+        return _thumb("curate:asset-thumb", asset.pk, size=240, px=240)
+
+    @admin.display(description="Advice")
+    def advice_list(self, asset):
+        return "; ".join(item.get("message", "") for item in asset.advice or []) or "—"
+
+    @admin.action(description="Approve as keyframe (active inventory)", permissions=["change"])
+    def approve_keyframe(self, request, queryset):
+        _apply(self, request, queryset, "Approved", promotion_status="approved_keyframe")
+
+    @admin.action(description="Approve as anchor", permissions=["change"])
+    def approve_anchor(self, request, queryset):
+        _apply(self, request, queryset, "Approved", promotion_status="approved_anchor")
+
+    @admin.action(description="Reject (with a reason)…", permissions=["change"])
+    def reject(self, request, queryset):
+        if request.POST.get("apply"):
+            _apply(
+                self,
+                request,
+                queryset,
+                "Rejected",
+                asset_status="rejected",
+                reason=request.POST.get("reason", "")[:1000],
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/visuals/visualasset/reject_reason.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "queryset": list(queryset.select_related("character")),
+                "title": "Reject assets",
+            },
+        )
+
+    @admin.action(description="Retire", permissions=["change"])
+    def retire(self, request, queryset):
+        _apply(self, request, queryset, "Retired", asset_status="retired")
+
+    def delete_model(self, request, obj):
+        asset_services.asset_delete(asset=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for asset in queryset:
+            asset_services.asset_delete(asset=asset, actor=request.user)
+
+
+class StateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+    STATES = {
+        "queued": ["draft", "queued"],
+        "generating": ["generating"],
+        "ready": ["succeeded"],
+        "failed": ["failed"],
+        "blocked": ["blocked"],
+    }
+
+    def lookups(self, request, model_admin):
+        return [(state, state) for state in self.STATES]
+
+    def queryset(self, request, queryset):
+        if self.value() in self.STATES:
+            return queryset.filter(request_status__in=self.STATES[self.value()])
+        return queryset
+
+
+class VerdictFilter(admin.SimpleListFilter):
+    title = "consistency verdict"
+    parameter_name = "verdict"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("passed", "passed"),
+            ("manual_required", "manual_required"),
+            ("failed", "failed"),
+            ("none", "not evaluated"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "none":
+            return queryset.filter(consistency__isnull=True)
+        if self.value():
+            return queryset.filter(consistency__status=self.value())
+        return queryset
+
+
+@admin.register(ImageRequest)
+class ImageRequestAdmin(admin.ModelAdmin):
+    """Generation reports, read-only: what the API reports, plus the internal brief."""
+
+    list_display = [
+        "preview", "subject", "origin", "character", "state", "verdict", "hold_for_review",
+        "created_at", "completed_at",
+    ]
+    list_display_links = ["preview", "subject"]
+    list_filter = [
+        "origin", StateFilter, VerdictFilter, "image_kind", "hold_for_review",
+        "character__account",
+    ]
+    search_fields = ["id", "character__slug", "probe_type", "category", "batch_id"]
+    list_select_related = ["character"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    list_per_page = 50
+    fieldsets = [
+        (None, {"fields": ["large_preview", "curate_link", "report_json"]}),
+        (
+            "Request",
+            {
+                "fields": [
+                    "character", "session", "version", "origin", "probe_type", "category",
+                    "image_kind", "request_status", "hold_for_review", "batch_id", "parent",
+                    "created_by", "backend", "backend_seconds", "attempts", "created_at",
+                    "started_at", "completed_at",
+                ]
+            },
+        ),
+        (
+            "Internal (never returned by the API)",
+            {"classes": ["collapse"], "fields": ["brief_json"]},
+        ),
+    ]
+    readonly_fields = [
+        "large_preview", "curate_link", "report_json", "character", "session", "version",
+        "origin", "probe_type", "category", "image_kind", "request_status",
+        "hold_for_review", "batch_id", "parent", "created_by", "backend", "backend_seconds",
+        "attempts", "created_at", "started_at", "completed_at", "brief_json",
+    ]
+
+    def get_queryset(self, request):
+        rows = super().get_queryset(request)
+        if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
+            rows = rows.defer("brief")
+        return rows
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="")
+    def preview(self, row):
+        return _thumb("curate:request-thumb", row.pk) if row.image else "—"
+
+    @admin.display(description="Image")
+    def large_preview(self, row):
+        return _thumb("curate:request-thumb", row.pk, size=240, px=240) if row.image else "—"
+
+    @admin.display(description="Probe / category")
+    def subject(self, row):
+        return row.probe_type or row.category or row.image_kind
+
+    @admin.display(description="State", ordering="request_status")
+    def state(self, row):
+        return row.state
+
+    @admin.display(description="Verdict")
+    def verdict(self, row):
+        return (row.consistency or {}).get("status", "—")
+
+    @admin.display(description="Report (as the API returns it)")
+    def report_json(self, row):
+        return format_html("<pre>{}</pre>", json.dumps(report(row), indent=2))
+
+    @admin.display(description="Brief")
+    def brief_json(self, row):
+        return format_html("<pre>{}</pre>", json.dumps(row.brief, indent=2, default=str))
+
+    @admin.display(description="Curator page")
+    def curate_link(self, row):
+        return format_html(
+            '<a href="{}">Open the report page</a>', reverse("curate:report", args=[row.pk])
+        )
