@@ -75,7 +75,9 @@ def test_a_slightly_soft_portrait_is_not_called_blurry(api, character):
 
 def test_a_small_face_in_a_large_frame_gets_face_too_small_advice(api, character):
     portrait = _obama()
-    canvas = Image.new("RGB", (portrait.width * 4, portrait.height * 4), (128, 128, 128))
+    canvas = Image.new(
+        "RGB", (portrait.width * 4, portrait.height * 4), (128, 128, 128)
+    )
     canvas.paste(portrait, (portrait.width, portrait.height))
     assert _codes(uploaded(api, content=_jpeg(canvas))) == ["face_too_small"]
 
@@ -89,7 +91,9 @@ def test_a_forehead_cropped_off_gets_face_cut_off_advice(api, character):
 
 def test_advice_is_for_identity_images_only(api, character):
     uploaded(api, content=face_bytes("obama-1.jpg"))
-    prop = uploaded(api, category="prop", asset_key="mug", label="mug", content=image_bytes())
+    prop = uploaded(
+        api, category="prop", asset_key="mug", label="mug", content=image_bytes()
+    )
     assert prop["advice"] == []
 
 
@@ -125,7 +129,13 @@ def test_advice_reads_the_upright_image(api, character):
 
 def _measured(box, width=1000, height=1000, sharpness=300.0):
     left, top, right, bottom = box
-    face = {"left": left, "top": top, "right": right, "bottom": bottom, "sharpness": sharpness}
+    face = {
+        "left": left,
+        "top": top,
+        "right": right,
+        "bottom": bottom,
+        "sharpness": sharpness,
+    }
     return {"width": width, "height": height, "faces": [face]}
 
 
@@ -148,12 +158,12 @@ def test_rules(box, codes):
 
 @pytest.mark.django_db(False)
 def test_rules_blur_and_counts():
-    assert [a["code"] for a in advice.rules(_measured((350, 300, 650, 600), sharpness=20))] == [
-        "blurry"
-    ]
-    assert [a["code"] for a in advice.rules({"width": 10, "height": 10, "faces": []})] == [
-        "no_face"
-    ]
+    assert [
+        a["code"] for a in advice.rules(_measured((350, 300, 650, 600), sharpness=20))
+    ] == ["blurry"]
+    assert [
+        a["code"] for a in advice.rules({"width": 10, "height": 10, "faces": []})
+    ] == ["no_face"]
     two = _measured((0, 0, 1, 1))
     two["faces"] *= 3
     assert [a["code"] for a in advice.rules(two)] == ["multiple_faces"]

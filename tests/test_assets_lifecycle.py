@@ -56,7 +56,10 @@ def test_r43_promoting_a_candidate_makes_it_active(api, candidate, promotion):
 
 def test_r43_rejecting_a_candidate(api, candidate):
     asset = _to(api, candidate, {"asset_status": "rejected", "reason": "wrong colour"})
-    assert (asset["asset_status"], asset["promotion_status"]) == ("rejected", "candidate")
+    assert (asset["asset_status"], asset["promotion_status"]) == (
+        "rejected",
+        "candidate",
+    )
     assert asset["decision_reason"] == "wrong colour"
 
 
@@ -68,7 +71,11 @@ def test_r43_qa_status_is_updatable(api, candidate, qa):
 
 
 def test_r43_promotion_with_an_explicit_active_status_is_accepted(api, candidate):
-    asset = _to(api, candidate, {"promotion_status": "approved_keyframe", "asset_status": "active"})
+    asset = _to(
+        api,
+        candidate,
+        {"promotion_status": "approved_keyframe", "asset_status": "active"},
+    )
     assert asset["asset_status"] == "active"
 
 
@@ -101,10 +108,26 @@ TABLE = [
     ([{"promotion_status": "approved_keyframe"}], {"asset_status": "retired"}, True),
     ([{"promotion_status": "approved_keyframe"}], {"asset_status": "rejected"}, True),
     ([{"promotion_status": "approved_keyframe"}], {"asset_status": "candidate"}, False),
-    ([{"promotion_status": "approved_keyframe"}], {"promotion_status": "candidate"}, False),
-    ([{"promotion_status": "approved_keyframe"}], {"promotion_status": "approved_anchor"}, True),
-    ([{"promotion_status": "approved_anchor"}, {"asset_status": "retired"}], {"asset_status": "active"}, True),
-    ([{"promotion_status": "approved_anchor"}, {"asset_status": "retired"}], {"asset_status": "candidate"}, False),
+    (
+        [{"promotion_status": "approved_keyframe"}],
+        {"promotion_status": "candidate"},
+        False,
+    ),
+    (
+        [{"promotion_status": "approved_keyframe"}],
+        {"promotion_status": "approved_anchor"},
+        True,
+    ),
+    (
+        [{"promotion_status": "approved_anchor"}, {"asset_status": "retired"}],
+        {"asset_status": "active"},
+        True,
+    ),
+    (
+        [{"promotion_status": "approved_anchor"}, {"asset_status": "retired"}],
+        {"asset_status": "candidate"},
+        False,
+    ),
     ([{"asset_status": "rejected"}], {"promotion_status": "approved_keyframe"}, False),
     ([{"asset_status": "rejected"}], {"asset_status": "active"}, False),
     ([{"asset_status": "rejected"}], {"asset_status": "retired"}, False),
@@ -132,7 +155,9 @@ def test_r46_the_transition_table(api, candidate, steps, body, allowed):
 
 def test_invalid_transition_message_names_the_allowed_targets(api, candidate):
     detail = assert_error(
-        _patch(api, candidate["id"], {"asset_status": "retired"}), 422, "invalid_transition"
+        _patch(api, candidate["id"], {"asset_status": "retired"}),
+        422,
+        "invalid_transition",
     )
     assert detail["message"] == (
         "asset_status cannot go from candidate to retired; allowed from candidate: rejected"
@@ -154,7 +179,9 @@ def test_an_identity_asset_is_approved_only_as_an_anchor(api, identity):
 
 def test_promotion_with_a_contradicting_status_is_422(api, candidate):
     response = _patch(
-        api, candidate["id"], {"promotion_status": "approved_keyframe", "asset_status": "rejected"}
+        api,
+        candidate["id"],
+        {"promotion_status": "approved_keyframe", "asset_status": "rejected"},
     )
     assert_error(response, 422, "invalid_transition")
 
@@ -204,7 +231,9 @@ def test_another_accounts_asset_is_404_even_under_a_same_named_character(
     make_character("mira", client=other_api)
     uploaded(other_api)
     assert_error(other_api.get(_path(identity["id"])), 404, "not_found")
-    assert_error(_patch(other_api, identity["id"], {"qa_status": "passed"}), 404, "not_found")
+    assert_error(
+        _patch(other_api, identity["id"], {"qa_status": "passed"}), 404, "not_found"
+    )
     assert_error(other_api.delete(_path(identity["id"])), 404, "not_found")
     assert api.get(_path(identity["id"])).json()["data"]["qa_status"] == "unreviewed"
 
@@ -219,7 +248,11 @@ def test_list_filters_by_category_and_status_newest_first(api, candidate, identi
     _to(api, prop, {"promotion_status": "approved_keyframe"})
 
     everything = api.get("/v1/characters/mira/visual-assets").json()
-    assert [a["id"] for a in everything["data"]] == [prop["id"], candidate["id"], identity["id"]]
+    assert [a["id"] for a in everything["data"]] == [
+        prop["id"],
+        candidate["id"],
+        identity["id"],
+    ]
     assert everything["pagination"] == {"limit": 50, "offset": 0, "next_offset": None}
 
     def ids(query):
@@ -244,12 +277,20 @@ def test_list_pagination(api, identity):
 
 
 def test_list_rejects_unknown_filters_values(api, identity):
-    assert_error(api.get("/v1/characters/mira/visual-assets?category=hat"), 422, "invalid_category")
+    assert_error(
+        api.get("/v1/characters/mira/visual-assets?category=hat"),
+        422,
+        "invalid_category",
+    )
     detail = assert_error(
-        api.get("/v1/characters/mira/visual-assets?asset_status=gone"), 422, "validation_error"
+        api.get("/v1/characters/mira/visual-assets?asset_status=gone"),
+        422,
+        "validation_error",
     )
     assert detail["field"] == "asset_status"
-    assert_error(api.get("/v1/characters/mira/visual-assets?limit=0"), 422, "validation_error")
+    assert_error(
+        api.get("/v1/characters/mira/visual-assets?limit=0"), 422, "validation_error"
+    )
 
 
 def test_list_of_another_accounts_character_is_404(other_api, identity):
@@ -257,10 +298,18 @@ def test_list_of_another_accounts_character_is_404(other_api, identity):
 
 
 @pytest.mark.parametrize("count", [3, 40])
-def test_read_endpoints_cost_constant_queries(api, character, count, django_assert_max_num_queries):
+def test_read_endpoints_cost_constant_queries(
+    api, character, count, django_assert_max_num_queries
+):
     identity = uploaded(api)
     for n in range(count - 1):
-        uploaded(api, category="prop", asset_key=f"p{n}", label="p", content=image_bytes(size=(8, 8)))
+        uploaded(
+            api,
+            category="prop",
+            asset_key=f"p{n}",
+            label="p",
+            content=image_bytes(size=(8, 8)),
+        )
     # key, character, rows — whatever the number of assets
     with django_assert_max_num_queries(3):
         response = api.get("/v1/characters/mira/visual-assets?limit=200")
@@ -289,7 +338,9 @@ def test_r44_delete_removes_the_asset_and_its_file_after_commit(
     assert inventory["categories"]["wardrobe"]["assets"] == []
 
 
-def test_r44_the_file_stays_until_the_deletion_commits(api, candidate, django_capture_on_commit_callbacks):
+def test_r44_the_file_stays_until_the_deletion_commits(
+    api, candidate, django_capture_on_commit_callbacks
+):
     name = candidate["url"].split("/media/", 1)[1]
     with django_capture_on_commit_callbacks(execute=False):
         assert api.delete(_path(candidate["id"])).status_code == 204
@@ -298,4 +349,6 @@ def test_r44_the_file_stays_until_the_deletion_commits(api, candidate, django_ca
 
 def test_r44_deleting_the_only_identity_blocks_other_uploads_again(api, identity):
     assert api.delete(_path(identity["id"])).status_code == 204
-    assert_error(upload(api, category="prop", asset_key="m", label="m"), 409, "needs_identity")
+    assert_error(
+        upload(api, category="prop", asset_key="m", label="m"), 409, "needs_identity"
+    )

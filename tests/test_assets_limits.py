@@ -29,7 +29,9 @@ class LazyBody:
         for data, size in self.parts:
             lo, hi = max(start, offset), min(stop, offset + size)
             if lo < hi:
-                out.append(data[lo - offset : hi - offset] if data else b"\0" * (hi - lo))
+                out.append(
+                    data[lo - offset : hi - offset] if data else b"\0" * (hi - lo)
+                )
             offset += size
         return b"".join(out)
 
@@ -51,13 +53,21 @@ def _multipart(file_size: int, head_bytes: bytes) -> LazyBody:
             f"--{BOUNDARY}\r\n"
             f'Content-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
         ).encode()
-        for name, value in (("category", "identity"), ("asset_key", "k"), ("label", "l"))
+        for name, value in (
+            ("category", "identity"),
+            ("asset_key", "k"),
+            ("label", "l"),
+        )
     )
-    head = fields + (
-        f"--{BOUNDARY}\r\n"
-        'Content-Disposition: form-data; name="file"; filename="huge.png"\r\n'
-        "Content-Type: image/png\r\n\r\n"
-    ).encode() + head_bytes
+    head = (
+        fields
+        + (
+            f"--{BOUNDARY}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="huge.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + head_bytes
+    )
     tail = f"\r\n--{BOUNDARY}--\r\n".encode()
     return LazyBody(head, file_size - len(head_bytes), tail)
 
@@ -88,7 +98,9 @@ def test_r06_a_2_gb_upload_is_refused_before_a_byte_is_read(api, character):
     assert body.read_total == 0
 
 
-def test_r06_an_oversized_file_part_is_refused_while_receiving(api, character, settings, tmp_path):
+def test_r06_an_oversized_file_part_is_refused_while_receiving(
+    api, character, settings, tmp_path
+):
     """Content-Length within reach, file part past the limit: reading stops at the limit."""
     settings.LOREOS_MAX_UPLOAD_BYTES = 256 * 1024
     # Spool to disk past 64 KiB, to see that the partial spool is removed.
@@ -105,7 +117,9 @@ def test_r06_an_oversized_file_part_is_refused_while_receiving(api, character, s
     assert api.get("/v1/characters/mira/visual-inventory").json()["data"]["total"] == 0
 
 
-def test_r06_a_body_that_lies_about_its_length_is_still_stopped(api, character, settings):
+def test_r06_a_body_that_lies_about_its_length_is_still_stopped(
+    api, character, settings
+):
     """A declared length under the pre-check does not let more than the limit through."""
     settings.LOREOS_MAX_UPLOAD_BYTES = 128 * 1024
     body = _multipart(GIB, image_bytes())

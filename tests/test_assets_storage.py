@@ -39,8 +39,14 @@ def test_a_relative_storage_url_is_prefixed_with_the_public_base_url(settings):
 
 @pytest.mark.django_db(False)
 def test_an_absolute_storage_url_is_kept():
-    assert absolute_url(_Stored(_CdnStorage(), "x.png")) == "https://cdn.example.test/x.png?sig=abc"
-    assert absolute_url(_Stored(_SchemeRelativeStorage(), "x.png")) == "https://cdn.example.test/x.png"
+    assert (
+        absolute_url(_Stored(_CdnStorage(), "x.png"))
+        == "https://cdn.example.test/x.png?sig=abc"
+    )
+    assert (
+        absolute_url(_Stored(_SchemeRelativeStorage(), "x.png"))
+        == "https://cdn.example.test/x.png"
+    )
 
 
 @pytest.mark.django_db(False)
@@ -87,5 +93,10 @@ def test_the_service_accepts_a_plain_binary_file(character):
         asset_key="k",
         label="l",
     )
-    assert (asset.width, asset.height, asset.format, asset.asset_status) == (20, 10, "PNG", "active")
+    assert (asset.width, asset.height, asset.format, asset.asset_status) == (
+        20,
+        10,
+        "PNG",
+        "active",
+    )
     assert asset.file.storage.exists(asset.file.name)

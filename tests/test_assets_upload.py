@@ -13,7 +13,16 @@ from tests.conftest import assert_error, face_bytes, image_bytes
 
 pytestmark = pytest.mark.django_db
 
-CATEGORIES = ["identity", "wardrobe", "accessory", "prop", "place", "scene", "style", "keyframe"]
+CATEGORIES = [
+    "identity",
+    "wardrobe",
+    "accessory",
+    "prop",
+    "place",
+    "scene",
+    "style",
+    "keyframe",
+]
 INVENTORY = CATEGORIES[1:]
 
 
@@ -36,7 +45,12 @@ def upload(
         file.name = name
         if content_type:
             file.content_type = content_type
-        data = {"file": file, "category": category, "asset_key": asset_key, "label": label}
+        data = {
+            "file": file,
+            "category": category,
+            "asset_key": asset_key,
+            "label": label,
+        }
         data.update(fields)
     return client.post(f"/v1/characters/{slug}/visual-assets", data, format="multipart")
 
@@ -83,7 +97,9 @@ ASSET_FIELDS = {
 # --- R07 / R08: identity is active at once, everything else is a candidate ------------
 
 
-def test_r07_identity_upload_is_active_approved_anchor_with_its_measurements(api, character):
+def test_r07_identity_upload_is_active_approved_anchor_with_its_measurements(
+    api, character
+):
     content = image_bytes("PNG", size=(120, 90))
     response = upload(api, content=content)
     assert response.status_code == 201, response.content
@@ -112,7 +128,10 @@ def test_r07_identity_upload_is_active_approved_anchor_with_its_measurements(api
 
 def test_r07_a_real_identity_photo_is_active(api, character):
     asset = uploaded(api, content=face_bytes("obama-1.jpg"), name="obama.jpg")
-    assert (asset["asset_status"], asset["promotion_status"]) == ("active", "approved_anchor")
+    assert (asset["asset_status"], asset["promotion_status"]) == (
+        "active",
+        "approved_anchor",
+    )
     assert (asset["width"], asset["height"], asset["format"]) == (910, 1137, "JPEG")
 
 
@@ -123,7 +142,10 @@ def test_r08_every_other_category_is_uploaded_as_a_candidate(api, character, cat
     assert response.status_code == 201, response.content
     asset = response.json()["data"]
     assert asset["category"] == category
-    assert (asset["asset_status"], asset["promotion_status"]) == ("candidate", "candidate")
+    assert (asset["asset_status"], asset["promotion_status"]) == (
+        "candidate",
+        "candidate",
+    )
     commands = [a["command"] for a in response.json()["next_actions"]]
     assert f"PATCH /v1/characters/mira/visual-assets/{asset['id']}" in commands
 
@@ -133,7 +155,9 @@ def test_r12_a_second_identity_upload_is_active_too(api, character):
     second = uploaded(api, asset_key="identity-three-quarter", label="three-quarter")
     assert first["id"] != second["id"]
     assert second["asset_status"] == "active"
-    listed = api.get("/v1/characters/mira/visual-assets?category=identity&asset_status=active")
+    listed = api.get(
+        "/v1/characters/mira/visual-assets?category=identity&asset_status=active"
+    )
     assert {a["id"] for a in listed.json()["data"]} == {first["id"], second["id"]}
 
 
@@ -149,7 +173,9 @@ NEEDS_IDENTITY = {
 
 
 @pytest.mark.parametrize("category", INVENTORY)
-def test_r09_non_identity_before_identity_is_409_needs_identity(api, character, category):
+def test_r09_non_identity_before_identity_is_409_needs_identity(
+    api, character, category
+):
     response = upload(api, category=category, asset_key="x", label="x")
     assert response.status_code == 409
     assert response.json() == NEEDS_IDENTITY
@@ -178,18 +204,25 @@ def test_r09_nothing_is_stored_when_needs_identity(api, character):
 
 def test_r02_visual_description_defaults_to_summary_then_label(api, character):
     both = uploaded(api, visual_summary="short", visual_description="long text")
-    assert (both["visual_summary"], both["visual_description"]) == ("short", "long text")
+    assert (both["visual_summary"], both["visual_description"]) == (
+        "short",
+        "long text",
+    )
     summary_only = uploaded(api, visual_summary="short only")
     assert summary_only["visual_description"] == "short only"
     neither = uploaded(api, label="front portrait")
-    assert (neither["visual_summary"], neither["visual_description"]) == ("", "front portrait")
+    assert (neither["visual_summary"], neither["visual_description"]) == (
+        "",
+        "front portrait",
+    )
     assert neither["label"] == "front portrait"
     assert neither["asset_key"] == "identity-front"
 
 
 def test_r02_missing_file_is_422_validation_error(api, character):
     response = upload(
-        api, data={"category": "identity", "asset_key": "identity-front", "label": "front"}
+        api,
+        data={"category": "identity", "asset_key": "identity-front", "label": "front"},
     )
     detail = assert_error(response, 422, "validation_error")
     assert detail["field"] == "file"
@@ -198,12 +231,19 @@ def test_r02_missing_file_is_422_validation_error(api, character):
 def test_r02_a_file_field_sent_as_text_is_422(api, character):
     response = upload(
         api,
-        data={"file": "not a file", "category": "identity", "asset_key": "k", "label": "l"},
+        data={
+            "file": "not a file",
+            "category": "identity",
+            "asset_key": "k",
+            "label": "l",
+        },
     )
     assert_error(response, 422, "validation_error")
 
 
-@pytest.mark.parametrize("category", ["", "Identity", "selfie", "portrait", "identity "])
+@pytest.mark.parametrize(
+    "category", ["", "Identity", "selfie", "portrait", "identity "]
+)
 def test_r04_unknown_category_is_422_invalid_category(api, character, category):
     detail = assert_error(upload(api, category=category), 422, "invalid_category")
     assert "wardrobe" in detail["fix"]
@@ -254,7 +294,12 @@ def test_a_json_body_is_415(api, character):
 
 @pytest.mark.parametrize(
     "fmt,save",
-    [("PNG", {}), ("JPEG", {"quality": 90}), ("WEBP", {"quality": 80}), ("WEBP", {"lossless": True})],
+    [
+        ("PNG", {}),
+        ("JPEG", {"quality": 90}),
+        ("WEBP", {"quality": 80}),
+        ("WEBP", {"lossless": True}),
+    ],
 )
 def test_r03_png_jpeg_and_webp_are_accepted(api, character, fmt, save):
     asset = uploaded(api, content=image_bytes(fmt, size=(48, 32), **save), name="x.bin")
@@ -262,7 +307,9 @@ def test_r03_png_jpeg_and_webp_are_accepted(api, character, fmt, save):
     assert asset["url"].endswith({"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}[fmt])
 
 
-def test_r03_the_format_is_decided_by_decoding_not_by_name_or_content_type(api, character):
+def test_r03_the_format_is_decided_by_decoding_not_by_name_or_content_type(
+    api, character
+):
     asset = uploaded(
         api, content=image_bytes("JPEG"), name="photo.png", content_type="text/plain"
     )
@@ -283,17 +330,25 @@ def test_r03_the_format_is_decided_by_decoding_not_by_name_or_content_type(api, 
     ],
     ids=["text", "pdf", "gif", "bmp", "tiff", "png-signature-only", "empty"],
 )
-def test_r03_non_images_and_other_formats_are_422_image_rejected(api, character, content, name):
-    detail = assert_error(upload(api, content=content, name=name), 422, "image_rejected")
+def test_r03_non_images_and_other_formats_are_422_image_rejected(
+    api, character, content, name
+):
+    detail = assert_error(
+        upload(api, content=content, name=name), 422, "image_rejected"
+    )
     assert detail["field"] == "file"
 
 
-def test_r03_a_truncated_jpeg_is_rejected_though_pillow_verify_accepts_it(api, character):
+def test_r03_a_truncated_jpeg_is_rejected_though_pillow_verify_accepts_it(
+    api, character
+):
     whole = face_bytes("obama-1.jpg")
     half = whole[: len(whole) // 2]
     # The trap the rule is about: verify() does not notice the missing half.
     Image.open(io.BytesIO(half)).verify()
-    detail = assert_error(upload(api, content=half, name="half.jpg"), 422, "image_rejected")
+    detail = assert_error(
+        upload(api, content=half, name="half.jpg"), 422, "image_rejected"
+    )
     assert "truncated" in detail["message"]
 
 
@@ -328,7 +383,9 @@ def test_r06_a_real_image_over_8_mb_is_422_image_rejected(api, character):
     assert api.get("/v1/characters/mira/visual-inventory").json()["data"]["total"] == 0
 
 
-def test_r06_the_limit_is_the_setting_and_just_under_it_passes(api, character, settings):
+def test_r06_the_limit_is_the_setting_and_just_under_it_passes(
+    api, character, settings
+):
     content = _noise_png(100, 100)
     settings.LOREOS_MAX_UPLOAD_BYTES = len(content)
     assert uploaded(api, content=content)["byte_size"] == len(content)
@@ -377,7 +434,9 @@ def test_r06_the_pixel_limit_is_the_setting(api, character, settings):
 
 
 @pytest.mark.parametrize("size", [(1, 1), (4000, 3), (3, 2000)])
-def test_r11_no_pixel_or_aspect_threshold_blocks_an_identity_upload(api, character, size):
+def test_r11_no_pixel_or_aspect_threshold_blocks_an_identity_upload(
+    api, character, size
+):
     asset = uploaded(api, content=image_bytes(size=size))
     assert (asset["width"], asset["height"]) == size
     assert asset["asset_status"] == "active"

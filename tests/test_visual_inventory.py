@@ -8,7 +8,16 @@ from tests.test_assets_upload import ASSET_FIELDS, uploaded
 pytestmark = pytest.mark.django_db
 
 URL = "/v1/characters/mira/visual-inventory"
-CATEGORIES = ["identity", "wardrobe", "accessory", "prop", "place", "scene", "style", "keyframe"]
+CATEGORIES = [
+    "identity",
+    "wardrobe",
+    "accessory",
+    "prop",
+    "place",
+    "scene",
+    "style",
+    "keyframe",
+]
 ZERO = {"candidate": 0, "active": 0, "retired": 0, "rejected": 0}
 
 
@@ -47,22 +56,36 @@ def test_r20_assets_grouped_with_counts_by_status(api, character):
         )
         assert response.status_code == 200
     api.patch(
-        f"/v1/characters/mira/visual-assets/{cafe['id']}", {"asset_status": "retired"}, format="json"
+        f"/v1/characters/mira/visual-assets/{cafe['id']}",
+        {"asset_status": "retired"},
+        format="json",
     )
 
     data = _inventory(api)["data"]
     groups = data["categories"]
     assert groups["identity"]["counts"] == {**ZERO, "active": 1}
     assert [a["id"] for a in groups["identity"]["assets"]] == [identity["id"]]
-    assert groups["wardrobe"]["counts"] == {**ZERO, "candidate": 1, "active": 1, "rejected": 1}
-    assert [a["id"] for a in groups["wardrobe"]["assets"]] == [hat["id"], scarf["id"], coat["id"]]
+    assert groups["wardrobe"]["counts"] == {
+        **ZERO,
+        "candidate": 1,
+        "active": 1,
+        "rejected": 1,
+    }
+    assert [a["id"] for a in groups["wardrobe"]["assets"]] == [
+        hat["id"],
+        scarf["id"],
+        coat["id"],
+    ]
     assert groups["place"]["counts"] == {**ZERO, "retired": 1}
     assert groups["prop"] == {"counts": ZERO, "assets": []}
     assert data["counts"] == {"candidate": 1, "active": 2, "retired": 1, "rejected": 1}
     assert data["total"] == 5
     asset = groups["wardrobe"]["assets"][2]
     assert set(asset) == ASSET_FIELDS
-    assert (asset["asset_status"], asset["promotion_status"]) == ("active", "approved_keyframe")
+    assert (asset["asset_status"], asset["promotion_status"]) == (
+        "active",
+        "approved_keyframe",
+    )
     assert asset["url"].startswith("http://testserver/media/")
 
 
@@ -81,7 +104,9 @@ def test_r20_another_accounts_inventory_is_404(other_api, character):
 
 
 @pytest.mark.parametrize("count", [3, 40])
-def test_r20_inventory_costs_constant_queries(api, character, count, django_assert_max_num_queries):
+def test_r20_inventory_costs_constant_queries(
+    api, character, count, django_assert_max_num_queries
+):
     uploaded(api)
     categories = CATEGORIES[1:]
     for n in range(count - 1):

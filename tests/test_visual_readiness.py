@@ -92,12 +92,26 @@ def test_the_contract_example_body_exactly(api, character):
     """R13, R15: shape, ids, order, and the example's summary and fix strings."""
     uploaded(api)
     body = readiness(api)
-    assert set(body) == {"status", "checks", "active_version_id", "scope_note", "advice"}
+    assert set(body) == {
+        "status",
+        "checks",
+        "active_version_id",
+        "scope_note",
+        "advice",
+    }
     assert "schema_version" not in body and "data" not in body
     assert body["status"] == "ready_with_warnings"
     assert body["checks"] == [
-        {"id": "identity_asset", "status": "ok", "summary": "1 active identity asset(s)."},
-        {"id": "identity_anchors", "status": "ok", "summary": "Visual identity anchors set."},
+        {
+            "id": "identity_asset",
+            "status": "ok",
+            "summary": "1 active identity asset(s).",
+        },
+        {
+            "id": "identity_anchors",
+            "status": "ok",
+            "summary": "Visual identity anchors set.",
+        },
         {
             "id": "inventory_coverage",
             "status": "weak",
@@ -142,12 +156,16 @@ def test_r13_missing_checks_carry_a_fix(api, make_character):
         ([], "missing"),
     ],
 )
-def test_r13_identity_anchors_needs_a_non_empty_dict(api, make_character, anchors, status):
+def test_r13_identity_anchors_needs_a_non_empty_dict(
+    api, make_character, anchors, status
+):
     make_character(anchors=anchors)
     assert statuses(readiness(api))["identity_anchors"] == status
 
 
-def test_r16_a_list_of_anchors_satisfies_authoring_but_not_visual_readiness(api, make_character):
+def test_r16_a_list_of_anchors_satisfies_authoring_but_not_visual_readiness(
+    api, make_character
+):
     make_character(anchors=["warm", "tired-eyed", "flour-dusted apron"])
     visual = readiness(api)
     anchors = check_of(visual, "identity_anchors")
@@ -178,11 +196,19 @@ def test_r13_image_generation(api, make_character, thresholds, status):
 def test_r12_all_active_identity_assets_count(api, character):
     first = uploaded(api)
     uploaded(api, asset_key="identity-full-body", label="full body")
-    assert check_of(readiness(api), "identity_asset")["summary"] == "2 active identity asset(s)."
-    api.patch(
-        f"/v1/characters/mira/visual-assets/{first['id']}", {"asset_status": "retired"}, format="json"
+    assert (
+        check_of(readiness(api), "identity_asset")["summary"]
+        == "2 active identity asset(s)."
     )
-    assert check_of(readiness(api), "identity_asset")["summary"] == "1 active identity asset(s)."
+    api.patch(
+        f"/v1/characters/mira/visual-assets/{first['id']}",
+        {"asset_status": "retired"},
+        format="json",
+    )
+    assert (
+        check_of(readiness(api), "identity_asset")["summary"]
+        == "1 active identity asset(s)."
+    )
 
 
 def test_r13_a_retired_or_rejected_identity_is_missing(api, character):
@@ -197,7 +223,9 @@ def test_r13_a_retired_or_rejected_identity_is_missing(api, character):
     assert body["status"] == "needs_attention"
 
 
-@pytest.mark.parametrize("category", ["wardrobe", "accessory", "prop", "place", "scene", "style", "keyframe"])
+@pytest.mark.parametrize(
+    "category", ["wardrobe", "accessory", "prop", "place", "scene", "style", "keyframe"]
+)
 def test_r13_any_active_inventory_category_covers(api, character, category):
     uploaded(api)
     asset = uploaded(api, category=category, asset_key="x", label="x")
@@ -261,7 +289,9 @@ def test_r15_anchors_follow_the_active_version_while_assets_stay(api, make_chara
     assert statuses(after)["identity_asset"] == "ok"
     assert statuses(after)["image_generation"] == "ok"
     # Thresholds are version-scoped too.
-    patch_character(api, {"behavioral_thresholds": {"image_proactivity": 0, "selfie_comfort": 0}})
+    patch_character(
+        api, {"behavioral_thresholds": {"image_proactivity": 0, "selfie_comfort": 0}}
+    )
     assert statuses(readiness(api))["image_generation"] == "disabled"
 
 
@@ -293,7 +323,9 @@ def test_r21_launch_readiness_includes_the_visual_checks(api, make_character):
 # --- Advice: extra, never changes a status ----------------------------------------------------------
 
 
-def test_advice_from_the_identity_image_is_listed_without_changing_statuses(api, make_character):
+def test_advice_from_the_identity_image_is_listed_without_changing_statuses(
+    api, make_character
+):
     make_character(thresholds=IMAGES_ON)
     group = uploaded(api, content=face_bytes("group-two-people.jpg"), name="group.jpg")
     assert [a["code"] for a in group["advice"]] == ["multiple_faces"]
@@ -304,7 +336,9 @@ def test_advice_from_the_identity_image_is_listed_without_changing_statuses(api,
     ]
 
 
-def test_advice_when_no_identity_image_is_fetchable_over_https(api, make_character, settings):
+def test_advice_when_no_identity_image_is_fetchable_over_https(
+    api, make_character, settings
+):
     make_character(thresholds=IMAGES_ON)
     uploaded(api, content=face_bytes("obama-1.jpg"))
     assert readiness(api)["advice"] == []
@@ -331,10 +365,18 @@ def test_readiness_of_another_accounts_character_is_404(other_api, character):
 
 
 @pytest.mark.parametrize("count", [3, 40])
-def test_readiness_costs_constant_queries(api, character, count, django_assert_max_num_queries):
+def test_readiness_costs_constant_queries(
+    api, character, count, django_assert_max_num_queries
+):
     uploaded(api)
     for n in range(count - 1):
-        uploaded(api, category="style", asset_key=f"s{n}", label="s", content=image_bytes(size=(8, 8)))
+        uploaded(
+            api,
+            category="style",
+            asset_key=f"s{n}",
+            label="s",
+            content=image_bytes(size=(8, 8)),
+        )
     # key, character + active version, identity assets, inventory counts
     with django_assert_max_num_queries(4):
         body = readiness(api)

@@ -44,9 +44,7 @@ Promotion = VisualAsset.Promotion
 
 NEEDS_IDENTITY_MESSAGE = "this character has no active identity asset yet"
 # The contract prints this fix with a literal {slug}; it is kept exactly so.
-NEEDS_IDENTITY_FIX = (
-    "Upload identity first: POST /v1/characters/{slug}/visual-assets (category=identity)."
-)
+NEEDS_IDENTITY_FIX = "Upload identity first: POST /v1/characters/{slug}/visual-assets (category=identity)."
 
 ASSET_TRANSITIONS: dict[str, tuple[str, ...]] = {
     Status.CANDIDATE: (Status.REJECTED,),
@@ -159,7 +157,9 @@ def asset_upload(
         format=checked.format,
         byte_size=checked.byte_size,
         asset_status=Status.ACTIVE if is_identity else Status.CANDIDATE,
-        promotion_status=Promotion.APPROVED_ANCHOR if is_identity else Promotion.CANDIDATE,
+        promotion_status=Promotion.APPROVED_ANCHOR
+        if is_identity
+        else Promotion.CANDIDATE,
         source=VisualAsset.Source.UPLOAD,
         advice=measured,
     )
@@ -212,7 +212,9 @@ def _apply_promotion(asset: VisualAsset, wanted: str) -> None:
         return
     targets = _promotion_targets(asset)
     if wanted not in targets:
-        raise _invalid_transition("promotion_status", asset.promotion_status, wanted, targets)
+        raise _invalid_transition(
+            "promotion_status", asset.promotion_status, wanted, targets
+        )
     if asset.promotion_status == Promotion.CANDIDATE:
         if asset.asset_status != Status.CANDIDATE:
             raise ApiError(
@@ -260,7 +262,8 @@ def asset_update(
             raise validation_error(name, f"must be one of {', '.join(choices)}")
     if promotion_status is None and asset_status is None and qa_status is None:
         raise validation_error(
-            "promotion_status", "send at least one of promotion_status, asset_status, qa_status"
+            "promotion_status",
+            "send at least one of promotion_status, asset_status, qa_status",
         )
     if (
         promotion_status in APPROVALS

@@ -24,10 +24,14 @@ def inventory(character: Character) -> dict:
     """
     groups = {c.value: {"counts": _counts(), "assets": []} for c in Category}
     totals = _counts()
-    rows = VisualAsset.objects.filter(character=character).order_by("-created_at", "-id")
+    rows = VisualAsset.objects.filter(character=character).order_by(
+        "-created_at", "-id"
+    )
     for asset in rows:
         group = groups.setdefault(asset.category, {"counts": _counts(), "assets": []})
         group["assets"].append(asset)
-        group["counts"][asset.asset_status] = group["counts"].get(asset.asset_status, 0) + 1
+        group["counts"][asset.asset_status] = (
+            group["counts"].get(asset.asset_status, 0) + 1
+        )
         totals[asset.asset_status] = totals.get(asset.asset_status, 0) + 1
     return {"categories": groups, "counts": totals, "total": sum(totals.values())}

@@ -13,7 +13,6 @@ cannot fetch, a daily_image_cap of 0) that never change a check's status.
 Two queries, whatever the number of assets.
 """
 
-from django.conf import settings
 from django.db.models import Count, Q
 
 from characters.models import Character
@@ -63,7 +62,9 @@ def _checks(character: Character, facts: dict) -> list[dict]:
 
     identity = facts["identity"]
     if identity:
-        out.append(check("identity_asset", "ok", f"{len(identity)} active identity asset(s)."))
+        out.append(
+            check("identity_asset", "ok", f"{len(identity)} active identity asset(s).")
+        )
     else:
         out.append(
             check(

@@ -87,13 +87,17 @@ class AssetPatchSerializer(serializers.Serializer):
     promotion_status = serializers.ChoiceField(
         choices=VisualAsset.Promotion.values, required=False
     )
-    asset_status = serializers.ChoiceField(choices=VisualAsset.Status.values, required=False)
+    asset_status = serializers.ChoiceField(
+        choices=VisualAsset.Status.values, required=False
+    )
     qa_status = serializers.ChoiceField(choices=VisualAsset.QA.values, required=False)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
-            raise serializers.ValidationError({"non_field_errors": ["body must be a JSON object"]})
+            raise serializers.ValidationError(
+                {"non_field_errors": ["body must be a JSON object"]}
+            )
         unknown = sorted(set(data) - set(self.fields))
         if unknown:
             raise serializers.ValidationError(
@@ -104,6 +108,10 @@ class AssetPatchSerializer(serializers.Serializer):
     def validate(self, attrs):
         if not {"promotion_status", "asset_status", "qa_status"} & set(attrs):
             raise serializers.ValidationError(
-                {"non_field_errors": ["send at least one of promotion_status, asset_status, qa_status"]}
+                {
+                    "non_field_errors": [
+                        "send at least one of promotion_status, asset_status, qa_status"
+                    ]
+                }
             )
         return attrs

@@ -37,7 +37,9 @@ FORMATS = ("PNG", "JPEG", "WEBP")
 # from its Content-Length alone.
 _FRAMING_SLACK = 64 * 1024
 
-_REJECT_FIX = "Upload a PNG, JPEG or WebP image of at most {mb} MB that opens in an image viewer."
+_REJECT_FIX = (
+    "Upload a PNG, JPEG or WebP image of at most {mb} MB that opens in an image viewer."
+)
 
 
 def image_rejected(message: str) -> ApiError:
@@ -124,7 +126,9 @@ def _carries_metadata(image: Image.Image) -> bool:
     info = image.info
     if {"exif", "comment", "photoshop"} & set(info):
         return True
-    if any("xmp" in str(key).lower() or str(key).startswith("Raw profile") for key in info):
+    if any(
+        "xmp" in str(key).lower() or str(key).startswith("Raw profile") for key in info
+    ):
         return True
     # JPEG APP1 holds EXIF and XMP, APP13 IPTC (which has place names), COM free text.
     if any(m in ("APP1", "APP13", "COM") for m, _ in getattr(image, "applist", [])):
@@ -188,7 +192,9 @@ def check_image(upload) -> CheckedImage:
     except UnidentifiedImageError:
         raise image_rejected("file is not a PNG, JPEG or WebP image") from None
     except Image.DecompressionBombError:
-        raise image_rejected("image has too many pixels (decompression bomb guard)") from None
+        raise image_rejected(
+            "image has too many pixels (decompression bomb guard)"
+        ) from None
     except Exception as exc:  # any decoder failure on untrusted bytes is "unreadable"
         raise image_rejected(f"image is unreadable or truncated ({exc})") from None
     if fmt not in FORMATS:

@@ -1,6 +1,11 @@
 """HTTP ↔ services for visual assets: upload, list, read, promote, delete; the inventory."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -68,7 +73,10 @@ InventoryEnvelope = inline_serializer(
                     fields={
                         c: inline_serializer(
                             name=f"VisualInventory_{c}",
-                            fields={"counts": _Counts, "assets": AssetSerializer(many=True)},
+                            fields={
+                                "counts": _Counts,
+                                "assets": AssetSerializer(many=True),
+                            },
                         )
                         for c in Category.values
                     },
@@ -80,7 +88,11 @@ InventoryEnvelope = inline_serializer(
         "next_actions": _NextActions,
     },
 )
-CONFLICT = {409: OpenApiResponse(ErrorEnvelope, description="needs_identity: upload identity first")}
+CONFLICT = {
+    409: OpenApiResponse(
+        ErrorEnvelope, description="needs_identity: upload identity first"
+    )
+}
 
 
 def _asset_actions(slug: str, asset: VisualAsset) -> list[dict]:
@@ -93,7 +105,9 @@ def _asset_actions(slug: str, asset: VisualAsset) -> list[dict]:
                 'Promote into active inventory: {"promotion_status": "approved_keyframe"}',
             ),
             action(f"PATCH {one}", 'Reject it: {"asset_status": "rejected"}'),
-            action(f"GET {base}/visual-inventory", "See every asset by category and status"),
+            action(
+                f"GET {base}/visual-inventory", "See every asset by category and status"
+            ),
         ]
     actions = [action(f"GET {base}/visual-readiness", "Check what selfies still need")]
     if asset.category == Category.IDENTITY:
@@ -103,7 +117,9 @@ def _asset_actions(slug: str, asset: VisualAsset) -> list[dict]:
                 "Add inventory (wardrobe, accessory, prop, place …) as candidates",
             )
         )
-    actions.append(action(f"GET {base}/visual-inventory", "See every asset by category and status"))
+    actions.append(
+        action(f"GET {base}/visual-inventory", "See every asset by category and status")
+    )
     return actions
 
 
@@ -146,7 +162,9 @@ class AssetCollectionView(APIView):
             visual_description=data.get("visual_description", ""),
         )
         return v0(
-            AssetSerializer(asset).data, status=201, next_actions=_asset_actions(slug, asset)
+            AssetSerializer(asset).data,
+            status=201,
+            next_actions=_asset_actions(slug, asset),
         )
 
     @extend_schema(
@@ -164,7 +182,9 @@ class AssetCollectionView(APIView):
     def get(self, request, slug):
         character = get_character(request.account, slug)
         rows = VisualAsset.objects.filter(character=character)
-        category = _choice_param(request, "category", Category.values, services.invalid_category)
+        category = _choice_param(
+            request, "category", Category.values, services.invalid_category
+        )
         status = _choice_param(
             request,
             "asset_status",
@@ -182,8 +202,13 @@ class AssetCollectionView(APIView):
             AssetSerializer(page, many=True).data,
             pagination=pagination,
             next_actions=[
-                action(f"GET /v1/characters/{slug}/visual-inventory", "See assets grouped by category"),
-                action(f"POST /v1/characters/{slug}/visual-assets", "Upload another asset"),
+                action(
+                    f"GET /v1/characters/{slug}/visual-inventory",
+                    "See assets grouped by category",
+                ),
+                action(
+                    f"POST /v1/characters/{slug}/visual-assets", "Upload another asset"
+                ),
             ],
         )
 
@@ -258,7 +283,10 @@ class VisualInventoryView(APIView):
         return v0(
             body,
             next_actions=[
-                action(f"GET /v1/characters/{slug}/visual-readiness", "Check visual readiness"),
+                action(
+                    f"GET /v1/characters/{slug}/visual-readiness",
+                    "Check visual readiness",
+                ),
                 action(
                     f"PATCH /v1/characters/{slug}/visual-assets/{{asset_id}}",
                     'Promote a candidate: {"promotion_status": "approved_keyframe"}',

@@ -15,11 +15,20 @@ _Check = inline_serializer(
     name="VisualReadinessCheck",
     fields={
         "id": serializers.ChoiceField(
-            choices=["identity_asset", "identity_anchors", "inventory_coverage", "image_generation"]
+            choices=[
+                "identity_asset",
+                "identity_anchors",
+                "inventory_coverage",
+                "image_generation",
+            ]
         ),
-        "status": serializers.ChoiceField(choices=["ok", "missing", "weak", "disabled"]),
+        "status": serializers.ChoiceField(
+            choices=["ok", "missing", "weak", "disabled"]
+        ),
         "summary": serializers.CharField(),
-        "fix": serializers.CharField(required=False, help_text="only when status is not ok"),
+        "fix": serializers.CharField(
+            required=False, help_text="only when status is not ok"
+        ),
     },
 )
 VisualReadiness = inline_serializer(
