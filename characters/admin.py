@@ -390,10 +390,6 @@ class CharacterAdmin(admin.ModelAdmin):
             services.character_update(account=obj.account, slug=obj.slug, **updates)
         obj.refresh_from_db()
 
-    def save_related(self, request, form, formsets, change):
-        # Versions are read-only here; nothing related is written through the form.
-        return
-
     def get_inline_instances(self, request, obj=None):
         return super().get_inline_instances(request, obj) if obj else []
 
