@@ -20,16 +20,19 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-def broker_url():
+def broker_url(monkeypatch):
     """Point the Celery app at another broker for one test, then restore it."""
     from loreos.celery import app
 
     previous = app.conf.broker_url
 
     def point_at(url):
+        # Celery reads CELERY_BROKER_URL from the environment before its own setting.
+        monkeypatch.setenv("CELERY_BROKER_URL", url)
         app.conf.broker_url = url
 
     yield point_at
+    monkeypatch.undo()
     app.conf.broker_url = previous
 
 
