@@ -336,3 +336,203 @@ def test_a_fresh_key_of_account_b_sees_only_b(world):
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     slugs = [c["slug"] for c in client.get("/v1/characters").json()["data"]]
     assert slugs == ["rook"]
+
+
+# --- Curator pages (/curate/) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    method: str = "get"
+    kind: str = "html"  # html: anonymous → sign-in; json: anonymous → 401; image: → 404
+    data: object = None  # callable(curate_world) -> POST data
+    json_body: bool = False
+    names_object: bool = True  # the URL names one of account A's objects
+
+
+PAGES = {
+    "characters": Page(names_object=False),
+    "character": Page(),
+    "character-assets": Page(),
+    "run-probe": Page("post", data=lambda w: {"probe_type": "identity_selfie"}),
+    "run-batch": Page(
+        "post",
+        data=lambda w: {"categories": ["wardrobe"], "count_per_category": 1},
+    ),
+    "batch-status": Page(kind="json"),
+    "asset": Page(),
+    "asset-action": Page("post", data=lambda w: {"decision": "approve"}),
+    "review": Page(names_object=False),
+    "decide": Page(
+        "post",
+        kind="json",
+        data=lambda w: {"ids": [w["held_id"]], "decision": "approve"},
+        json_body=True,
+        names_object=False,
+    ),
+    "reports": Page(names_object=False),
+    "report": Page(),
+    "report-status": Page(kind="json"),
+    "asset-thumb": Page(kind="image"),
+    "request-thumb": Page(kind="image"),
+}
+
+
+def curate_url_names() -> list[str]:
+    resolver = get_resolver()
+    (curate,) = [
+        p for p in resolver.url_patterns if isinstance(p, URLResolver) and p.namespace == "curate"
+    ]
+    return sorted(p.name for p in curate.url_patterns if isinstance(p, URLPattern))
+
+
+@pytest.fixture
+def curate_world(account, other_account):
+    """Account A: a ready character, a finished probe, a held candidate of a batch;
+    users: a curator of A, a curator of B, and two signed-in users who are not curators.
+    (Rows made directly: the pages' access rules are the subject, not generation.)"""
+    from django.core.files.base import ContentFile
+
+    from characters.demo import CURATORS_GROUP
+    from tests.factories import make_asset, make_request, png_bytes, ready_session
+
+    session = ready_session(character__account=account, character__slug="mira")
+    character = session.character
+    identity = character.visual_assets.get(category="identity")
+    probe = make_request(session, probe_type="identity_selfie", status="succeeded", servable=True)
+    probe.image.save("probe.png", ContentFile(png_bytes()))
+    batch = make_request(session, category="prop", status="succeeded", batch_id=uuid.uuid4())
+    held = make_asset(
+        character, category="prop", data=png_bytes(), asset_status="candidate",
+        source="inventory", image_request=batch,
+    )
+    group, _ = Group.objects.get_or_create(name=CURATORS_GROUP)
+    users = {}
+    for name, granted, in_group in (
+        ("cora", account, True),  # curator of A
+        ("bob", other_account, True),  # curator of B only
+        ("nina", account, False),  # granted A, but not a curator
+        ("walt", None, False),  # signed in, nothing else
+    ):
+        user = User.objects.create(username=name)  # force_login: no password hashing
+        if in_group:
+            user.groups.add(group)
+        if granted is not None:
+            granted.curators.add(user)
+        users[name] = user
+    return {
+        "character_id": str(character.pk),
+        "asset_id": str(identity.pk),
+        "held_id": str(held.pk),
+        "probe_id": str(probe.pk),
+        "batch_id": str(batch.batch_id),
+        "users": users,
+    }
+
+
+def page_url(name: str, w: dict) -> str:
+    from django.urls import reverse
+
+    kwargs = {
+        "characters": {},
+        "character": {"pk": w["character_id"]},
+        "character-assets": {"pk": w["character_id"]},
+        "run-probe": {"pk": w["character_id"]},
+        "run-batch": {"pk": w["character_id"]},
+        "batch-status": {"pk": w["character_id"], "batch_id": w["batch_id"]},
+        "asset": {"pk": w["asset_id"]},
+        "asset-action": {"pk": w["held_id"]},
+        "review": {},
+        "decide": {},
+        "reports": {},
+        "report": {"pk": w["probe_id"]},
+        "report-status": {"pk": w["probe_id"]},
+        "asset-thumb": {"pk": w["asset_id"], "size": 96},
+        "request-thumb": {"pk": w["probe_id"], "size": 96},
+    }[name]
+    return reverse(f"curate:{name}", kwargs=kwargs)
+
+
+def visit(client, name, w):
+    page = PAGES[name]
+    url = page_url(name, w)
+    if page.method == "get":
+        return client.get(url)
+    data = page.data(w) if page.data else {}
+    if page.json_body:
+        return client.post(url, json.dumps(data), content_type="application/json")
+    return client.post(url, data)
+
+
+def signed_in(user, **kwargs) -> Client:
+    client = Client(**kwargs)
+    client.force_login(user)
+    return client
+
+
+def test_every_curator_url_has_a_row():
+    assert curate_url_names() == sorted(PAGES)
+
+
+@pytest.mark.parametrize("name", curate_url_names())
+def test_curator_matrix(name, curate_world):
+    if name not in PAGES:
+        pytest.fail(f"curate:{name} has no row in PAGES: add one")
+    page, w = PAGES[name], curate_world
+    from visuals.models import VisualAsset
+
+    def held_status():
+        return VisualAsset.objects.get(pk=w["held_id"]).asset_status
+
+    requests_before = ImageRequest.objects.count()
+
+    # Anonymous: the sign-in page (HTML), a 401 (JSON), a 404 (an image URL).
+    anonymous = rolled_back(lambda: visit(Client(), name, w))
+    if page.kind == "html":
+        assert anonymous.status_code == 302, anonymous.status_code
+        assert anonymous["Location"].startswith("/accounts/login/?next=")
+    elif page.kind == "json":
+        assert anonymous.status_code == 401
+        assert json.loads(anonymous.content)["detail"]["code"] == "unauthenticated"
+    else:
+        assert anonymous.status_code == 404
+
+    # Signed in without the curator role (granted A or not): 403 or 404.
+    for user in ("nina", "walt"):
+        response = rolled_back(lambda u=user: visit(signed_in(w["users"][u]), name, w))
+        assert response.status_code in (403, 404), (user, response.status_code)
+
+    # A curator of account B: A's objects do not exist for them.
+    foreign = rolled_back(lambda: visit(signed_in(w["users"]["bob"]), name, w))
+    body = foreign.content.decode(errors="replace")
+    if page.names_object:
+        assert foreign.status_code == 404, foreign.status_code
+    elif name == "decide":
+        assert foreign.status_code == 200
+        (result,) = json.loads(body)["results"]
+        assert result["ok"] is False and result["error"]["code"] == "not_found"
+    else:
+        assert foreign.status_code == 200
+        assert "mira" not in body.lower() and w["held_id"] not in body
+    assert held_status() == "candidate"
+    assert ImageRequest.objects.count() == requests_before
+
+    # A's curator: the page works (the baseline the refusals are measured against).
+    own = rolled_back(lambda: visit(signed_in(w["users"]["cora"]), name, w))
+    assert own.status_code in (200, 302), own.status_code
+    if own.status_code == 302:
+        assert not own["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("name", [n for n, p in PAGES.items() if p.method == "post"])
+def test_curator_posts_need_a_csrf_token(name, curate_world):
+    """Every state-changing curator form refuses a POST without the CSRF token."""
+    w = curate_world
+    client = signed_in(w["users"]["cora"], enforce_csrf_checks=True)
+    requests_before = ImageRequest.objects.count()
+    response = visit(client, name, w)
+    assert response.status_code == 403
+    from visuals.models import VisualAsset
+
+    assert VisualAsset.objects.get(pk=w["held_id"]).asset_status == "candidate"
+    assert ImageRequest.objects.count() == requests_before
