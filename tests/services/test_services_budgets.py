@@ -2,7 +2,9 @@
 
 Each call runs in its own thread on its own database connection, all released together
 by a barrier, and creates its ImageRequest and reserves its unit in one transaction, as
-visuals/requests.py does. The row locks in characters.budgets serialise them.
+visuals/requests.py does (the last test calls visuals.requests.create_probe itself, which
+also sends each accepted probe to the real broker). The row locks in characters.budgets
+serialise them.
 """
 
 import threading
@@ -13,7 +15,7 @@ from django.db import connection, transaction
 from django.db.models import Sum
 
 from characters import budgets
-from characters.models import Account, Session, UsageRecord
+from characters.models import Account, Character, Session, UsageRecord
 from characters.services import character_create
 from loreos.api.errors import ApiError
 from visuals.models import ImageRequest
@@ -33,8 +35,6 @@ def _spend(character, units):
 
 
 def _metered_call(character_id, session_id):
-    from characters.models import Character
-
     try:
         with transaction.atomic():
             character = Character.objects.select_related("account").get(pk=character_id)
@@ -106,3 +106,54 @@ def test_r36_account_credit_cap_holds_under_100_concurrent_calls(postgres):
 
     _assert_ten_accepted(results, character, spent_before=5, field={"account": account})
     assert budgets.remaining(character) == {"character": None, "account": 0}
+
+
+def test_r36_concurrent_probes_through_visuals_requests(postgres, redis_url, api, make_character):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from loreos.celery import app
+    from tests.conftest import IMAGES_ON, face_bytes
+    from visuals.requests import create_probe
+
+    make_character("mira", thresholds=IMAGES_ON, monthly_budget=10)
+    uploaded = api.post(
+        "/v1/characters/mira/visual-assets",
+        {
+            "file": SimpleUploadedFile("face.jpg", face_bytes(), content_type="image/jpeg"),
+            "category": "identity",
+            "asset_key": "identity-front",
+            "label": "front",
+        },
+        format="multipart",
+    )
+    assert uploaded.status_code == 201, uploaded.content
+    session_id = api.post("/v1/characters/mira/sessions").json()["data"]["session_id"]
+    character = Character.objects.get(slug="mira")
+    app.control.purge()
+    barrier = threading.Barrier(THREADS)
+    started = threading.local()
+
+    def call(_):
+        if not getattr(started, "done", False):
+            started.done = True
+            barrier.wait(timeout=60)
+        try:
+            mine = Character.objects.select_related("account", "active_version").get(pk=character.pk)
+            create_probe(
+                character=mine,
+                session=Session.objects.get(pk=session_id),
+                probe_type="identity_selfie",
+            )
+            return ("accepted", None)
+        except ApiError as exc:
+            return ("refused", (exc.status_code, str(exc.code)))
+        finally:
+            connection.close()
+
+    try:
+        with ThreadPoolExecutor(max_workers=THREADS) as pool:
+            results = list(pool.map(call, range(CALLS)))
+        _assert_ten_accepted(results, character, spent_before=0, field={"character": character})
+        assert set(ImageRequest.objects.values_list("request_status", flat=True)) == {"queued"}
+    finally:
+        app.control.purge()  # nobody consumes these ten tasks
