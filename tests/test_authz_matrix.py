@@ -1,7 +1,7 @@
 """Who may call what: every operation of the OpenAPI schema × every kind of caller.
 
-The operations are read from ``GET /v1/schema`` itself, so a new endpoint arrives here as
-a failing "no row" case until someone states what each caller gets from it. Path
+The operations are read from ``GET /v1/schema`` itself, so a new endpoint arrives here
+as a failing "no row" case until someone states what each caller gets from it. Path
 parameters are filled with real objects of account A (its character slug, session,
 identity asset and probe), so that:
 
@@ -85,7 +85,9 @@ class World:
             }
         for name, value in ids.items():
             path = path.replace("{" + name + "}", value)
-        assert "{" not in path, f"unknown path parameter in {path}: add it to World.fill"
+        assert "{" not in path, (
+            f"unknown path parameter in {path}: add it to World.fill"
+        )
         return path
 
 
@@ -96,7 +98,9 @@ def world(api, demo_api, other_api, make_character):
     upload = api.post(
         "/v1/characters/mira/visual-assets",
         {
-            "file": SimpleUploadedFile("face.png", image_bytes(), content_type="image/png"),
+            "file": SimpleUploadedFile(
+                "face.png", image_bytes(), content_type="image/png"
+            ),
             "category": "identity",
             "asset_key": "identity-front",
             "label": "front-facing portrait",
@@ -116,12 +120,17 @@ def world(api, demo_api, other_api, make_character):
         session_id=session_id,
         asset_id=upload.json()["data"]["id"],
         probe_id=str(probe.pk),
-        clients={"developer": api, "demo": demo_api, "other": other_api, "revoked": revoked},
+        clients={
+            "developer": api,
+            "demo": demo_api,
+            "other": other_api,
+            "revoked": revoked,
+        },
     )
 
 
 def _probe_row(character_id, session_id) -> ImageRequest:
-    """A finished probe of A (made directly: the matrix is about access, not generation)."""
+    """A finished probe of A (made directly: the matrix is about access)."""
     from characters.models import Character
 
     character = Character.objects.get(pk=character_id)
@@ -154,7 +163,9 @@ def _json(data):
 def _upload(w):
     return (
         {
-            "file": SimpleUploadedFile("hat.png", image_bytes(), content_type="image/png"),
+            "file": SimpleUploadedFile(
+                "hat.png", image_bytes(), content_type="image/png"
+            ),
             "category": "accessory",
             "asset_key": "hat",
             "label": "a straw hat",
@@ -165,7 +176,9 @@ def _upload(w):
 
 ROWS = {
     "GET /v1/characters": Row(200),
-    "POST /v1/characters": Row(201, _json({"slug": "nova", "name": "Nova", "profile": {}})),
+    "POST /v1/characters": Row(
+        201, _json({"slug": "nova", "name": "Nova", "profile": {}})
+    ),
     "GET /v1/characters/{slug}": Row(200),
     "PATCH /v1/characters/{slug}": Row(200, _json({"name": "Mira Renamed"})),
     "GET /v1/characters/{slug}/versions": Row(200),
@@ -247,7 +260,9 @@ def test_every_schema_operation_declares_bearer_auth_and_401():
     for operation in schema_operations():
         method, path = operation.split(" ", 1)
         spec = schema()["paths"][path][method.lower()]
-        assert {"bearerAuth": []} in spec.get("security", schema().get("security", [])), operation
+        assert {"bearerAuth": []} in spec.get(
+            "security", schema().get("security", [])
+        ), operation
         assert "401" in spec["responses"], f"{operation} does not document its 401"
 
 
@@ -259,7 +274,9 @@ def test_authorization_matrix(operation, world):
     anon = APIClient()
 
     # No key, malformed or forged keys, a revoked key: 401 with the envelope.
-    detail = assert_error(rolled_back(lambda: call(anon, operation, world)), 401, "unauthenticated")
+    detail = assert_error(
+        rolled_back(lambda: call(anon, operation, world)), 401, "unauthenticated"
+    )
     assert "Authorization" in detail["fix"]
     for header in MALFORMED:
         response = rolled_back(lambda h=header: call(anon, operation, world, auth=h))
@@ -277,7 +294,9 @@ def test_authorization_matrix(operation, world):
     if "{" in operation:
         assert_error(foreign, 404, "not_found")
         nowhere = rolled_back(lambda: call(other, operation, world, foreign=True))
-        assert foreign.json() == nowhere.json(), "a foreign id must look like a missing one"
+        assert foreign.json() == nowhere.json(), (
+            "a foreign id must look like a missing one"
+        )
     else:
         assert foreign.status_code == row.ok, foreign.content
         text = foreign.content.decode()
@@ -381,7 +400,9 @@ PAGES = {
 def curate_url_names() -> list[str]:
     resolver = get_resolver()
     (curate,) = [
-        p for p in resolver.url_patterns if isinstance(p, URLResolver) and p.namespace == "curate"
+        p
+        for p in resolver.url_patterns
+        if isinstance(p, URLResolver) and p.namespace == "curate"
     ]
     return sorted(p.name for p in curate.url_patterns if isinstance(p, URLPattern))
 
@@ -399,12 +420,20 @@ def curate_world(account, other_account):
     session = ready_session(character__account=account, character__slug="mira")
     character = session.character
     identity = character.visual_assets.get(category="identity")
-    probe = make_request(session, probe_type="identity_selfie", status="succeeded", servable=True)
+    probe = make_request(
+        session, probe_type="identity_selfie", status="succeeded", servable=True
+    )
     probe.image.save("probe.png", ContentFile(png_bytes()))
-    batch = make_request(session, category="prop", status="succeeded", batch_id=uuid.uuid4())
+    batch = make_request(
+        session, category="prop", status="succeeded", batch_id=uuid.uuid4()
+    )
     held = make_asset(
-        character, category="prop", data=png_bytes(), asset_status="candidate",
-        source="inventory", image_request=batch,
+        character,
+        category="prop",
+        data=png_bytes(),
+        asset_status="candidate",
+        source="inventory",
+        image_request=batch,
     )
     group, _ = Group.objects.get_or_create(name=CURATORS_GROUP)
     users = {}

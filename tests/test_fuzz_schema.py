@@ -1,10 +1,10 @@
 """Property-based fuzzing of every operation in /v1/schema, in-process over WSGI.
 
 Schemathesis generates valid and invalid requests from the schema the app serves; each
-goes through the real Django stack (middleware, auth, parsers, views) with a developer key
-of an account that owns a ready character, and path parameters that are either that
-account's real ids (so the views are exercised past the 404) or generated ones. For every
-response:
+goes through the real Django stack (middleware, auth, parsers, views) with a developer
+key of an account that owns a ready character, and path parameters that are either
+that account's real ids (so the views are exercised past the 404) or generated ones.
+For every response:
 
 - it is never a 5xx ("the service keeps working");
 - its status is one the schema documents, and its body conforms to the schema's response
@@ -16,8 +16,8 @@ response:
 A second test sends one valid request per operation (real probes and generations run)
 and holds every success body to its documented schema.
 
-Bounded: a fixed seed and a few examples per operation keep the file near a minute on two
-cores; set ``LOREOS_FUZZ_EXAMPLES`` for a longer run.
+Bounded: a fixed seed and a few examples per operation keep the file near a minute on
+two cores; set ``LOREOS_FUZZ_EXAMPLES`` for a longer run.
 """
 
 import copy
@@ -101,7 +101,9 @@ def owner(api, make_character, settings):
     upload = api.post(
         "/v1/characters/mira/visual-assets",
         {
-            "file": SimpleUploadedFile("face.png", image_bytes(), content_type="image/png"),
+            "file": SimpleUploadedFile(
+                "face.png", image_bytes(), content_type="image/png"
+            ),
             "category": "identity",
             "asset_key": "identity-front",
             "label": "front-facing portrait",
@@ -192,21 +194,25 @@ def _valid_once_drf_coerces(schema: dict, body) -> bool:
 
 
 def assert_invalid_json_body_refused(case, response):
-    """A JSON body the schema forbids is refused with a 4xx (never accepted, never a 5xx).
+    """A JSON body the schema forbids is refused with a 4xx (not accepted, not a 5xx).
 
     Only cases whose sole invalid part is the body are judged: query strings are read
     leniently (an empty value means "absent"), and multipart forms cannot carry JSON
     types, so for them "invalid" is not well defined.
     """
-    if case.media_type != "application/json" or not _negated(case, ParameterLocation.BODY):
+    if case.media_type != "application/json" or not _negated(
+        case, ParameterLocation.BODY
+    ):
         return
     others = (ParameterLocation.PATH, ParameterLocation.QUERY, ParameterLocation.HEADER)
     if any(_negated(case, location) for location in others):
         return
     if response.status_code < 400:
-        schema = case.operation.get_body_for_media_type("application/json").optimized_schema
+        schema = case.operation.get_body_for_media_type(
+            "application/json"
+        ).optimized_schema
         assert _valid_once_drf_coerces(schema, case.body), (
-            f"a body the schema forbids was accepted ({response.status_code}): {case.body!r}"
+            f"a forbidden body was accepted ({response.status_code}): {case.body!r}"
         )
 
 
@@ -222,7 +228,10 @@ def test_every_operation_survives_generated_requests(case, owner, data):
     # (only where the generated values are valid: an invalid one stays as generated).
     if not _negated(case, ParameterLocation.PATH):
         for name in case.path_parameters or {}:
-            if name in owner["ids"] and data.draw(st.integers(0, 9), label="other id") < 9:
+            if (
+                name in owner["ids"]
+                and data.draw(st.integers(0, 9), label="other id") < 9
+            ):
                 case.path_parameters[name] = owner["ids"][name]
     # …and metered bodies name the owner's open session, so generation really runs.
     if isinstance(case.body, dict) and "session_id" in case.body:
@@ -259,11 +268,16 @@ VALID = {
         },
     },
     "GET /v1/characters/{slug}/visual-assets/{asset_id}": {},
-    "PATCH /v1/characters/{slug}/visual-assets/{asset_id}": {"body": {"qa_status": "passed"}},
+    "PATCH /v1/characters/{slug}/visual-assets/{asset_id}": {
+        "body": {"qa_status": "passed"}
+    },
     "DELETE /v1/characters/{slug}/visual-assets/{asset_id}": {},
     "GET /v1/characters/{slug}/image-probe": {},
     "POST /v1/characters/{slug}/image-probe": {
-        "body": lambda ids: {"probe_type": "prop_usage", "session_id": ids["session_id"]}
+        "body": lambda ids: {
+            "probe_type": "prop_usage",
+            "session_id": ids["session_id"],
+        }
     },
     "GET /v1/characters/{slug}/image-probe/{probe_id}": {},
     "POST /v1/characters/{slug}/inventory/generate": {
@@ -295,11 +309,18 @@ def test_valid_requests_get_a_documented_success(label, owner):
     spec = VALID[label]
     body = spec.get("body", schemathesis.core.NOT_SET)
     case = schema[path][method].Case(
-        path_parameters={k: v for k, v in owner["ids"].items() if "{" + k + "}" in path},
+        path_parameters={
+            k: v for k, v in owner["ids"].items() if "{" + k + "}" in path
+        },
         query=spec.get("query"),
         body=body(owner["ids"]) if callable(body) else body,
-        media_type=spec.get("media_type", "application/json" if "body" in spec else None),
+        media_type=spec.get(
+            "media_type", "application/json" if "body" in spec else None
+        ),
     )
     response = case.call(app=APP, headers={"Authorization": f"Bearer {owner['key']}"})
-    assert 200 <= response.status_code < 300, (response.status_code, response.content[:300])
+    assert 200 <= response.status_code < 300, (
+        response.status_code,
+        response.content[:300],
+    )
     case.validate_response(response, checks=CHECKS)

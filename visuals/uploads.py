@@ -14,10 +14,12 @@ before decoding, so a decompression bomb is never expanded).
 Metadata. An upload that carries metadata — EXIF (orientation, GPS location, camera
 serials), XMP, IPTC, a JPEG comment or PNG text chunks — is re-encoded in its own format with
 its EXIF orientation applied and none of that metadata kept (the ICC colour profile and
-transparency are kept; JPEG and WebP at quality 95). Anything else is stored byte for
-byte. So a stored, served file never carries a location, and the stored pixels are
-upright, which is what the generator and the face measurements expect. ``sha256``,
-``width``, ``height`` and ``byte_size`` describe the stored file.
+transparency are kept; JPEG and WebP at quality 95). So is a file with bytes after the
+image's own end (a JPEG/ZIP polyglot, a camera trailer): only the image is kept.
+Anything else is stored byte for byte. So a stored, served file never carries a
+location or a payload, and the stored pixels are upright, which is what the generator
+and the face measurements expect. ``sha256``, ``width``, ``height`` and ``byte_size``
+describe the stored file.
 """
 
 import hashlib
@@ -136,6 +138,64 @@ def _carries_metadata(image: Image.Image) -> bool:
     return bool(getattr(image, "text", None))
 
 
+def _jpeg_end(data: bytes) -> int | None:
+    """Offset just past the first image's end-of-image marker, or None if not found."""
+    i, n = 2, len(data)
+    while i < n:
+        if data[i] != 0xFF:
+            return None
+        while i < n and data[i] == 0xFF:  # fill bytes
+            i += 1
+        if i >= n:
+            return None
+        marker = data[i]
+        i += 1
+        if marker == 0xD9:
+            return i
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:
+            continue
+        if i + 2 > n:
+            return None
+        i += (data[i] << 8) | data[i + 1]
+        if marker == 0xDA:  # entropy-coded data runs to the next real marker
+            while True:
+                i = data.find(b"\xff", i)
+                if i < 0 or i + 1 >= n:
+                    return None
+                follower = data[i + 1]
+                if follower == 0x00 or 0xD0 <= follower <= 0xD7:
+                    i += 2
+                    continue
+                break
+    return None
+
+
+def _png_end(data: bytes) -> int | None:
+    i, n = 8, len(data)
+    while i + 8 <= n:
+        length = int.from_bytes(data[i : i + 4], "big")
+        kind = data[i + 4 : i + 8]
+        i += 12 + length
+        if kind == b"IEND":
+            return i
+    return None
+
+
+def _has_trailing_bytes(upload, fmt: str) -> bool:
+    """Whether the file goes on past the end of the image it holds."""
+    upload.seek(0)
+    data = upload.read()
+    upload.seek(0)
+    if fmt == "JPEG":
+        end = _jpeg_end(data)
+    elif fmt == "PNG":
+        end = _png_end(data)
+    else:  # WEBP: one RIFF container, its size in the header (chunks pad to even)
+        size = int.from_bytes(data[4:8], "little")
+        end = 8 + size + (size & 1)
+    return end is None or end < len(data)
+
+
 def _reencode(image: Image.Image, fmt: str) -> bytes:
     upright = ImageOps.exif_transpose(image)
     params = {}
@@ -200,7 +260,7 @@ def check_image(upload) -> CheckedImage:
     if fmt not in FORMATS:
         raise image_rejected("file is not a PNG, JPEG or WebP image")
 
-    if _carries_metadata(image):
+    if _carries_metadata(image) or _has_trailing_bytes(upload, fmt):
         data = _reencode(image, fmt)
         upright = Image.open(io.BytesIO(data))
         upright.load()
