@@ -21,13 +21,11 @@ from characters import budgets
 from characters.models import Character, Session
 from loreos.api.errors import ApiError, ErrorCode, not_found
 
+from .assets import active_identity_assets, needs_identity
 from .models import ImageRequest, VisualAsset
-from .vocab import CATEGORY_IMAGE_KIND, PROBE_IMAGE_KIND, Category, ImageKind
+from .vocab import CATEGORY_IMAGE_KIND, PROBE_IMAGE_KIND, ImageKind
 
 logger = logging.getLogger(__name__)
-
-NEEDS_IDENTITY_FIX = "Upload identity first: POST /v1/characters/{slug}/visual-assets (category=identity)."
-
 
 def _now():
     return timezone.now()
@@ -51,24 +49,13 @@ def open_session_of(character: Character, session: Session | None) -> Session:
 
 
 def _identity_assets(character):
-    return list(
-        VisualAsset.objects.filter(
-            character=character,
-            category=Category.IDENTITY,
-            asset_status=VisualAsset.Status.ACTIVE,
-        ).only("id", "file")
-    )
+    return list(active_identity_assets(character).only("id", "file"))
 
 
 def require_identity(character: Character) -> list[VisualAsset]:
     identity = _identity_assets(character)
     if not identity:
-        raise ApiError(
-            ErrorCode.NEEDS_IDENTITY,
-            "this character has no active identity asset yet",
-            NEEDS_IDENTITY_FIX,
-            status=409,
-        )
+        raise needs_identity()
     return identity
 
 
