@@ -214,11 +214,11 @@ def test_the_identity_encoding_is_computed_once_per_image(monkeypatch):
     )
     identity = reference("obama-1.jpg")
     first = judging.reference_faces(identity)
-    again = judging.reference_faces(
-        Reference("identity", "identity", "x", identity.data)
-    )
+    same_file = Reference("identity", "identity", "x", identity.data)
+    again = judging.reference_faces(same_file)
     assert calls == [1]
     assert again is first
+    assert same_file._image is None  # a cached reading does not even decode the file
     assert identity.sha256 == hashlib.sha256(identity.data).hexdigest()
 
 

@@ -77,14 +77,20 @@ _cache: OrderedDict[str, FaceReading] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
+def _cached(sha256: str) -> FaceReading | None:
+    with _cache_lock:
+        hit = _cache.get(sha256)
+        if hit is not None:
+            _cache.move_to_end(sha256)
+        return hit
+
+
 def read_faces(image: Image.Image, sha256: str | None = None) -> FaceReading:
     """Detect and encode the largest face of `image`; cached by `sha256` when given."""
     if sha256:
-        with _cache_lock:
-            hit = _cache.get(sha256)
-            if hit is not None:
-                _cache.move_to_end(sha256)
-                return hit
+        hit = _cached(sha256)
+        if hit is not None:
+            return hit
     array = faces.as_array(image)
     boxes = tuple(faces.detect(array))
     reading = FaceReading(boxes, faces.encode(array, boxes[0]) if boxes else None)
@@ -97,7 +103,8 @@ def read_faces(image: Image.Image, sha256: str | None = None) -> FaceReading:
 
 
 def reference_faces(reference: Reference) -> FaceReading:
-    return read_faces(reference.image, reference.sha256)
+    """The faces of a reference image; a cached reading spares decoding the image."""
+    return _cached(reference.sha256) or read_faces(reference.image, reference.sha256)
 
 
 def clear_cache() -> None:

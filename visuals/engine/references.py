@@ -88,11 +88,6 @@ class Reference:
             self._image = decode(self.data)
         return self._image
 
-    @property
-    def content_type(self) -> str:
-        kind = Image.open(io.BytesIO(self.data)).format or "PNG"
-        return Image.MIME.get(kind, "application/octet-stream")
-
 
 def decode(data: bytes) -> Image.Image:
     """Decode image bytes into an upright RGB bitmap, or raise UnreadableImage."""

@@ -253,9 +253,10 @@ def frame_on_face(image, face: FaceBox, size, zoom: float, face_y: float = 0.4):
     left = cx - crop_w / 2
     top = cy - crop_h * face_y
     box = tuple(round(v) for v in (left, top, left + crop_w, top + crop_h))
-    fill = _mean_color(image)
     if box[0] < 0 or box[1] < 0 or box[2] > image.width or box[3] > image.height:
-        padded = Image.new("RGB", (box[2] - box[0], box[3] - box[1]), fill)
+        padded = Image.new(
+            "RGB", (box[2] - box[0], box[3] - box[1]), _mean_color(image)
+        )
         padded.paste(image, (-box[0], -box[1]))
         cropped = padded
     else:
