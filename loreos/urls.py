@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from . import health
 
 handler404 = "loreos.api.exceptions.json_404"
+handler500 = "loreos.api.exceptions.json_500"
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

@@ -111,3 +111,21 @@ def test_schema_describes_every_route_and_error_envelope(anon):
 def test_response_carries_request_id(api):
     response = api.get("/v1/characters", HTTP_X_REQUEST_ID="abc-123")
     assert response["X-Request-ID"] == "abc-123"
+
+
+def test_unknown_html_route_is_an_html_404(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404 and "json" not in response["Content-Type"]
+
+
+def test_an_unhandled_api_error_is_a_500_envelope(api, monkeypatch, character):
+    from characters import readiness
+
+    def boom(character):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(readiness, "launch_readiness", boom)
+    api.raise_request_exception = False
+    response = api.get("/v1/characters/mira/readiness")
+    assert response.status_code == 500
+    assert response.json()["detail"]["code"] == "server_error"

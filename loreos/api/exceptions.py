@@ -5,6 +5,7 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -103,10 +104,18 @@ def exception_handler(exc, context):
     return Response(envelope(ErrorCode.SERVER_ERROR, "internal server error"), status=500)
 
 
+def _is_api(request) -> bool:
+    return request.path.startswith("/v1/")
+
+
 def json_404(request, exception=None):
-    """Django-level 404 (no route matched) in the API envelope."""
-    return JsonResponse(envelope(ErrorCode.NOT_FOUND, "no such endpoint"), status=404)
+    """Django-level 404 (no route matched): the API envelope under /v1/, HTML elsewhere."""
+    if _is_api(request):
+        return JsonResponse(envelope(ErrorCode.NOT_FOUND, "no such endpoint"), status=404)
+    return defaults.page_not_found(request, exception)
 
 
 def json_500(request):
-    return JsonResponse(envelope(ErrorCode.SERVER_ERROR, "internal server error"), status=500)
+    if _is_api(request):
+        return JsonResponse(envelope(ErrorCode.SERVER_ERROR, "internal server error"), status=500)
+    return defaults.server_error(request)
