@@ -8,6 +8,8 @@ import itertools
 
 import numpy as np
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from PIL import Image
 
 from tests.factories import (
@@ -233,3 +235,12 @@ def test_an_identity_without_a_detectable_face_is_still_composed(settings):
     assert request.request_status == "succeeded"
     assert request.consistency["status"] == "manual_required"
     assert "identity portrait has no detectable face" in request.consistency["reason"]
+
+
+def test_an_undecodable_inventory_reference_is_skipped_not_fatal():
+    session = ready_session()
+    wardrobe = make_asset(session.character, category="wardrobe", data=png_bytes())
+    default_storage.delete(wardrobe.file.name)
+    default_storage.save(wardrobe.file.name, ContentFile(b"garbage, not a PNG"))
+    request = generate(session, probe_type="wardrobe_variation")
+    assert request.request_status == "succeeded", request.failure_reason

@@ -35,9 +35,7 @@ KNOWN_ANCHOR_KEYS = (
 )
 
 # "no heavy makeup" forbids "heavy makeup": a leading negation is not part of the term.
-_NEGATION = re.compile(
-    r"^(?:no|not|never|avoid|without|don't|do not)\s+", re.IGNORECASE
-)
+NEGATION = re.compile(r"^(?:no|not|never|avoid|without|don't|do not)\s+", re.IGNORECASE)
 
 
 class AnchorsMissing(Exception):
@@ -58,7 +56,7 @@ def _text_list(value) -> list[str]:
 
 def forbidden_term(text: str) -> str:
     """The thing a forbidden or avoid entry names, normalised for matching."""
-    return " ".join(_NEGATION.sub("", text.strip()).lower().split())
+    return " ".join(NEGATION.sub("", text.strip()).lower().split())
 
 
 def anchors_of(image_request: ImageRequest) -> dict:

@@ -44,7 +44,8 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 from PIL.PngImagePlugin import PngInfo
 
 from ...faces import FaceBox
-from ..brief import _NEGATION, forbidden_term
+from ..brief import NEGATION, forbidden_term
+from ..references import UnreadableImage
 from . import Generation, Job
 
 WIDTH, HEIGHT = 640, 800
@@ -101,7 +102,7 @@ def safety_block(brief: dict) -> str | None:
         pattern = re.compile(rf"(?<!\w){re.escape(term)}(?!\w)")
         for source, text in depicted:
             for clause in _clauses(text):
-                if _NEGATION.match(clause):
+                if NEGATION.match(clause):
                     continue
                 if pattern.search(clause):
                     return (
@@ -206,6 +207,17 @@ def _seed(job: Job) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
+def _inventory_image(job: Job, *categories) -> Image.Image | None:
+    """The first decodable inventory reference of `categories`, or None."""
+    for reference in job.inventory:
+        if reference.category in categories:
+            try:
+                return reference.image
+            except UnreadableImage:
+                continue
+    return None
+
+
 def _text_color(text: str) -> tuple[int, int, int]:
     digest = hashlib.sha256(text.encode()).digest()
     return _PALETTE[digest[0] % len(_PALETTE)]
@@ -277,9 +289,9 @@ def _cutout(job: Job, face_width: int, zoom: float = 1.9):
 
 def _backdrop(job: Job, rng: random.Random, categories=("place", "scene")):
     """A place: the place/scene asset blurred when there is one, else a drawn room."""
-    refs = [r for r in job.inventory if r.category in categories]
-    if refs:
-        base = ImageOps.fit(refs[0].image, PICTURE, Image.Resampling.BICUBIC)
+    place = _inventory_image(job, *categories)
+    if place is not None:
+        base = ImageOps.fit(place, PICTURE, Image.Resampling.BICUBIC)
         return base.filter(ImageFilter.GaussianBlur(10))
     wall = rng.choice(_PALETTE)
     room = gradient(PICTURE, _shift_hue(wall, 0.05), tuple(c // 2 for c in wall))
@@ -302,11 +314,9 @@ def _backdrop(job: Job, rng: random.Random, categories=("place", "scene")):
 
 def _emblem(job: Job, diameter: int) -> Image.Image:
     """The signature accessory: the accessory asset's bitmap, else a drawn emblem."""
-    refs = [r for r in job.inventory if r.category == "accessory"]
-    if refs:
-        art = ImageOps.fit(
-            refs[0].image, (diameter, diameter), Image.Resampling.BICUBIC
-        )
+    accessory = _inventory_image(job, "accessory")
+    if accessory is not None:
+        art = ImageOps.fit(accessory, (diameter, diameter), Image.Resampling.BICUBIC)
     else:
         key = (
             job.brief["anchors"]["style_constants"] or [job.brief["anchors"]["hair"]]
@@ -350,9 +360,9 @@ def _emblem_at(canvas, job, center, diameter):
 
 def _prop(job: Job, size, rng) -> Image.Image:
     """An everyday item: the prop asset's bitmap, else a drawn mug."""
-    refs = [r for r in job.inventory if r.category == "prop"]
-    if refs:
-        return ImageOps.fit(refs[0].image, size, Image.Resampling.BICUBIC)
+    prop = _inventory_image(job, "prop")
+    if prop is not None:
+        return ImageOps.fit(prop, size, Image.Resampling.BICUBIC)
     color = rng.choice(_PALETTE)
     art = Image.new("RGB", size, (240, 236, 228))
     draw = ImageDraw.Draw(art)
@@ -447,9 +457,9 @@ def _runtime(job, rng):
 
 def _wardrobe_variation(job, rng):
     picture = _selfie(job, zoom=2.6)
-    refs = [r for r in job.inventory if r.category == "wardrobe"]
-    if refs:
-        color = _mean_color(refs[0].image)
+    wardrobe = _inventory_image(job, "wardrobe")
+    if wardrobe is not None:
+        color = _mean_color(wardrobe)
     else:
         face = portrait_face(job)
         below = (
@@ -526,8 +536,8 @@ def _full_body(job, rng):
     draw.rectangle((0, floor, PICTURE[0], PICTURE[1]), fill=(120, 100, 80))
     head, mask = _cutout(job, face_width=128, zoom=1.7)
     cx = PICTURE[0] // 2
-    refs = [r for r in job.inventory if r.category == "wardrobe"]
-    outfit = _mean_color(refs[0].image) if refs else rng.choice(_PALETTE)
+    wardrobe = _inventory_image(job, "wardrobe")
+    outfit = _mean_color(wardrobe) if wardrobe is not None else rng.choice(_PALETTE)
     neck_y = 10 + int(head.height * 0.82)
     draw.polygon(
         [
@@ -551,8 +561,8 @@ def _full_body(job, rng):
 
 def _wardrobe(job, rng):
     canvas = gradient(PICTURE, (248, 246, 240), (200, 196, 190))
-    refs = [r for r in job.inventory if r.category == "wardrobe"]
-    color = _mean_color(refs[0].image) if refs else rng.choice(_PALETTE)
+    wardrobe = _inventory_image(job, "wardrobe")
+    color = _mean_color(wardrobe) if wardrobe is not None else rng.choice(_PALETTE)
     head, mask = _cutout(job, face_width=150)
     cx = PICTURE[0] // 2
     shoulders = 20 + int(head.height * 0.8)

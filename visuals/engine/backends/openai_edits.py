@@ -114,8 +114,11 @@ class OpenAIEditsBackend:
     def _files(self, job: Job):
         files = []
         for index, reference in enumerate(job.references, start=1):
-            with Image.open(io.BytesIO(reference.data)) as opened:
-                kind = opened.format or "PNG"
+            try:
+                with Image.open(io.BytesIO(reference.data)) as opened:
+                    kind = opened.format or "PNG"
+            except (OSError, ValueError, SyntaxError):
+                continue  # an unreadable reference is not sent
             ext = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}.get(kind, "png")
             mime = Image.MIME.get(kind, "image/png")
             files.append(
