@@ -30,16 +30,22 @@ from .models import (
     UsageRecord,
 )
 
+admin.site.site_header = "LoreOS administration"
+admin.site.site_title = "LoreOS admin"
+admin.site.index_title = "Accounts, characters and visual identity"
+admin.site.site_url = "/curate/"
+
 # The contract's own words: why a list breaks selfies.
 LIST_BREAKS_SELFIES = (
     "identity_anchors must be an object (dict) of visual keys, not a list. "
-    "A list-shaped identity_anchors passes authoring readiness but makes visual-readiness "
-    "report identity_anchors: missing and causes selfie generation to fail with "
+    "A list-shaped identity_anchors passes authoring readiness but makes "
+    "visual-readiness report identity_anchors: missing and causes selfie generation "
+    "to fail with "
     "“non-bootstrap selfie requires a self visual reference.”"
 )
 ANCHORS_HELP = (
-    "A JSON object. The engine reads visual_summary, hair, style_constants (a list) and "
-    "avoid_visual_changes (a list); other descriptive keys are carried through. "
+    "A JSON object. The engine reads visual_summary, hair, style_constants (a list) "
+    "and avoid_visual_changes (a list); other descriptive keys are carried through. "
     "Saving a change creates and activates a new character version."
 )
 STRING_KEYS = ("visual_summary", "hair")
@@ -93,7 +99,9 @@ def anchors_field(**kwargs):
     return PrettyJSONField(
         required=False,
         help_text=ANCHORS_HELP,
-        widget=forms.Textarea(attrs={"rows": 12, "cols": 80, "class": "vLargeTextField"}),
+        widget=forms.Textarea(
+            attrs={"rows": 12, "cols": 80, "class": "vLargeTextField"}
+        ),
         **kwargs,
     )
 
@@ -126,9 +134,11 @@ class CharacterChangeForm(forms.ModelForm):
             # "Start a new version from these anchors" on an older version's page.
             self.initial["identity_anchors"] = anchors_from.identity_anchors
         if isinstance(current, list):
-            self.fields["identity_anchors"].help_text = (
-                f"<strong>The active version has a list.</strong> {LIST_BREAKS_SELFIES} "
-                + ANCHORS_HELP
+            self.fields["identity_anchors"].help_text = format_html(
+                '<span class="anchors-warning"><strong>The active version has a list.'
+                "</strong> {}</span>{}",
+                LIST_BREAKS_SELFIES,
+                ANCHORS_HELP,
             )
 
     def clean_identity_anchors(self):
@@ -137,7 +147,8 @@ class CharacterChangeForm(forms.ModelForm):
             if self.fields["identity_anchors"].initial:
                 raise ValidationError(
                     "Clearing identity_anchors makes visual-readiness report "
-                    "identity_anchors: missing and stops selfie generation. Keep an object "
+                    "identity_anchors: missing and stops selfie generation. Keep an "
+                    "object "
                     "of visual keys."
                 )
             return None
@@ -146,12 +157,11 @@ class CharacterChangeForm(forms.ModelForm):
 
 class VersionInline(admin.TabularInline):
     model = CharacterVersion
-    fields = ["number", "anchors_shape", "thresholds", "created_at"]
+    fields = ["version", "anchors_shape", "thresholds", "created_at"]
     readonly_fields = fields
     extra = 0
     max_num = 0
     can_delete = False
-    show_change_link = True
     ordering = ["-number"]
     verbose_name_plural = "Version history (newest first; versions are immutable)"
 
@@ -161,6 +171,14 @@ class VersionInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    @admin.display(description="Version")
+    def version(self, version):
+        return format_html(
+            '<a href="{}">v{}</a>',
+            reverse("admin:characters_characterversion_change", args=[version.pk]),
+            version.number,
+        )
+
     @admin.display(description="identity_anchors")
     def anchors_shape(self, version):
         return anchors_shape(version.identity_anchors)
@@ -169,7 +187,8 @@ class VersionInline(admin.TabularInline):
     def thresholds(self, version):
         t = version.behavioral_thresholds or {}
         return (
-            f"proactivity {t.get('image_proactivity', 0)} · comfort {t.get('selfie_comfort', 0)}"
+            f"proactivity {t.get('image_proactivity', 0)}"
+            f" · comfort {t.get('selfie_comfort', 0)}"
             f" · cap {t.get('daily_image_cap', 0)}/day · cooldown "
             f"{t.get('image_cooldown_seconds', 0)} s"
         )
@@ -177,10 +196,13 @@ class VersionInline(admin.TabularInline):
 
 def anchors_shape(anchors):
     if isinstance(anchors, dict) and anchors:
-        return format_html('<span style="color:#2b8a3e">object · {} keys</span>', len(anchors))
+        return format_html(
+            '<span style="color:#2b8a3e">object · {} keys</span>', len(anchors)
+        )
     if isinstance(anchors, list) and anchors:
         return format_html(
-            '<span style="color:#c92a2a" title="{}">list · {} items — breaks selfies</span>',
+            '<span style="color:#c92a2a" title="{}">'
+            "list · {} items — breaks selfies</span>",
             LIST_BREAKS_SELFIES,
             len(anchors),
         )
@@ -201,7 +223,13 @@ def thumb(asset_id, size=96, px=48):
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ["name", "credit_cap", "character_count", "curator_count", "created_at"]
+    list_display = [
+        "name",
+        "credit_cap",
+        "character_count",
+        "curator_count",
+        "created_at",
+    ]
     search_fields = ["name"]
     filter_horizontal = ["curators"]
     fields = ["name", "credit_cap", "curators"]
@@ -228,7 +256,9 @@ class AccountAdmin(admin.ModelAdmin):
 class MintKeyForm(forms.Form):
     account = forms.ModelChoiceField(queryset=Account.objects.all())
     kind = forms.ChoiceField(choices=ApiKey.Kind.choices, initial=ApiKey.Kind.DEVELOPER)
-    name = forms.CharField(required=False, max_length=100, help_text="Who or what uses it.")
+    name = forms.CharField(
+        required=False, max_length=100, help_text="Who or what uses it."
+    )
 
 
 class RevokedFilter(admin.SimpleListFilter):
@@ -248,12 +278,26 @@ class RevokedFilter(admin.SimpleListFilter):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["prefix", "account", "kind", "name", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "prefix",
+        "account",
+        "kind",
+        "name",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_filter = ["kind", RevokedFilter, "account"]
     search_fields = ["prefix", "name", "account__name"]
     list_select_related = ["account"]
     readonly_fields = [
-        "account", "kind", "prefix", "name", "created_at", "last_used_at", "revoked_at",
+        "account",
+        "kind",
+        "prefix",
+        "name",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
     ]
     exclude = ["key_hash"]
     actions = ["revoke"]
@@ -268,13 +312,18 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for api_key in queryset:
             revoke_api_key(api_key)
-        self.message_user(request, f"Revoked {queryset.count()} key(s).", messages.SUCCESS)
+        self.message_user(
+            request, f"Revoked {queryset.count()} key(s).", messages.SUCCESS
+        )
 
     def has_revoke_permission(self, request):
-        return request.user.has_perm("characters.change_apikey") or request.user.is_superuser
+        return (
+            request.user.has_perm("characters.change_apikey")
+            or request.user.is_superuser
+        )
 
     def add_view(self, request, form_url="", extra_context=None):
-        """Mint a key through characters.keys and show its plaintext once, never again."""
+        """Mint a key through characters.keys; show its plaintext once, never again."""
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = MintKeyForm(request.POST or None)
@@ -314,8 +363,14 @@ class HeldFilter(admin.SimpleListFilter):
 @admin.register(Character)
 class CharacterAdmin(admin.ModelAdmin):
     list_display = [
-        "portrait", "slug", "name", "account", "version_number", "anchors", "held",
-        "monthly_budget", "updated_at",
+        "portrait",
+        "slug",
+        "name",
+        "account",
+        "version_number",
+        "anchors",
+        "held",
+        "monthly_budget",
     ]
     list_display_links = ["portrait", "slug"]
     list_filter = ["account", HeldFilter]
@@ -323,6 +378,13 @@ class CharacterAdmin(admin.ModelAdmin):
     list_select_related = ["account", "active_version"]
     readonly_fields = ["curate_link", "active_version", "created_at", "updated_at"]
     inlines = [VersionInline]
+
+    class Media:
+        css = {"all": ["curate/admin.css"]}
+
+    def has_delete_permission(self, request, obj=None):
+        # No service deletes a character (the contract has no such call): one rulebook.
+        return False
 
     def get_queryset(self, request):
         from visuals.models import VisualAsset
@@ -340,8 +402,13 @@ class CharacterAdmin(admin.ModelAdmin):
         if obj is None:
             return ["account", "slug", "name", "monthly_budget", "identity_anchors"]
         return [
-            "curate_link", "name", "monthly_budget", "identity_anchors", "active_version",
-            "created_at", "updated_at",
+            "curate_link",
+            "name",
+            "monthly_budget",
+            "identity_anchors",
+            "active_version",
+            "created_at",
+            "updated_at",
         ]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -381,11 +448,16 @@ class CharacterAdmin(admin.ModelAdmin):
             obj.refresh_from_db()
             return
         updates = {
-            field: data[field] for field in ("name", "monthly_budget") if field in form.changed_data
+            field: data[field]
+            for field in ("name", "monthly_budget")
+            if field in form.changed_data
         }
         if "identity_anchors" in form.changed_data:
             previous = obj.active_version.profile if obj.active_version else {}
-            updates["profile"] = {**previous, "identity_anchors": data["identity_anchors"]}
+            updates["profile"] = {
+                **previous,
+                "identity_anchors": data["identity_anchors"],
+            }
         if updates:
             services.character_update(account=obj.account, slug=obj.slug, **updates)
         obj.refresh_from_db()
@@ -399,7 +471,9 @@ class CharacterAdmin(admin.ModelAdmin):
 
     @admin.display(description="Version", ordering="active_version__number")
     def version_number(self, character):
-        return f"v{character.active_version.number}" if character.active_version else "—"
+        return (
+            f"v{character.active_version.number}" if character.active_version else "—"
+        )
 
     @admin.display(description="identity_anchors")
     def anchors(self, character):
@@ -449,8 +523,13 @@ class CharacterVersionAdmin(admin.ModelAdmin):
     search_fields = ["character__slug", "character__name"]
     list_select_related = ["character", "character__account"]
     fields = [
-        "character", "number", "anchors", "anchors_json", "behavioral_thresholds_json",
-        "new_version_link", "created_at",
+        "character",
+        "number",
+        "anchors",
+        "anchors_json",
+        "behavioral_thresholds_json",
+        "new_version_link",
+        "created_at",
     ]
     readonly_fields = fields
 
@@ -474,18 +553,22 @@ class CharacterVersionAdmin(admin.ModelAdmin):
     @admin.display(description="identity_anchors (JSON)")
     def anchors_json(self, version):
         return format_html(
-            "<pre>{}</pre>", json.dumps(version.identity_anchors, indent=2, ensure_ascii=False)
+            "<pre>{}</pre>",
+            json.dumps(version.identity_anchors, indent=2, ensure_ascii=False),
         )
 
     @admin.display(description="behavioral_thresholds")
     def behavioral_thresholds_json(self, version):
-        return format_html("<pre>{}</pre>", json.dumps(version.behavioral_thresholds, indent=2))
+        return format_html(
+            "<pre>{}</pre>", json.dumps(version.behavioral_thresholds, indent=2)
+        )
 
     @admin.display(description="Edit")
     def new_version_link(self, version):
         url = reverse("admin:characters_character_change", args=[version.character_id])
         return format_html(
-            '<a class="button" href="{}?anchors_from={}">Start a new version from these '
+            '<a class="button" href="{}?anchors_from={}">'
+            "Start a new version from these "
             "anchors</a> (versions never change; saving creates v-next)",
             url,
             version.pk,
@@ -498,7 +581,14 @@ class SessionAdmin(admin.ModelAdmin):
     list_filter = ["status", "character__account"]
     search_fields = ["id", "character__slug"]
     list_select_related = ["character"]
-    readonly_fields = ["id", "character", "status", "last_seq", "created_at", "exited_at"]
+    readonly_fields = [
+        "id",
+        "character",
+        "status",
+        "last_seq",
+        "created_at",
+        "exited_at",
+    ]
     actions = ["exit_sessions"]
 
     def has_add_permission(self, request):
@@ -513,7 +603,9 @@ class SessionAdmin(admin.ModelAdmin):
         for session in queryset.filter(status=Session.Status.OPEN):
             services.session_exit(session=session)
             exited += 1
-        self.message_user(request, f"Exited {exited} open session(s).", messages.SUCCESS)
+        self.message_user(
+            request, f"Exited {exited} open session(s).", messages.SUCCESS
+        )
 
     def has_exit_permission(self, request):
         return request.user.has_perm("characters.change_session")

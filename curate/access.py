@@ -44,7 +44,9 @@ def _wants_json(request) -> bool:
 
 def _refuse(request, status: int, title: str, message: str):
     if _wants_json(request):
-        return JsonResponse({"detail": {"code": title, "message": message}}, status=status)
+        return JsonResponse(
+            {"detail": {"code": title, "message": message}}, status=status
+        )
     return render(
         request,
         "curate/error.html",
@@ -54,7 +56,7 @@ def _refuse(request, status: int, title: str, message: str):
 
 
 def curator_required(view):
-    """Sign-in, then the curators group; a missing or unseen object renders a 404 page."""
+    """Sign-in, then the curators group; a missing or unseen object is a 404 page."""
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
@@ -73,7 +75,10 @@ def curator_required(view):
             return view(request, *args, **kwargs)
         except Http404:
             return _refuse(
-                request, 404, "not_found", "Nothing here, or nothing you have been granted."
+                request,
+                404,
+                "not_found",
+                "Nothing here, or nothing you have been granted.",
             )
 
     return wrapped

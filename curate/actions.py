@@ -25,7 +25,9 @@ DECISIONS = {
 }
 
 
-def decide(*, asset: VisualAsset, decision: str, actor, reason: str = "") -> VisualAsset:
+def decide(
+    *, asset: VisualAsset, decision: str, actor, reason: str = ""
+) -> VisualAsset:
     """Apply one named decision through visuals.assets.asset_update."""
     return asset_services.asset_update(
         asset=asset, actor=actor, reason=reason, **DECISIONS[decision]

@@ -13,10 +13,14 @@ PROBE_HELP = {
     "identity_selfie": "a clear front-facing selfie showing the face",
     "full_body_identity": "a full-body photo, head to toe",
     "wardrobe_variation": "the character in a different everyday outfit",
-    "accessory_carry_forward": "keeps the same signature accessory (follows the last image)",
+    "accessory_carry_forward": (
+        "keeps the same signature accessory (follows the last image)"
+    ),
     "same_scene_followup": "another photo in the same place (follows the last image)",
     "prop_usage": "holding or using an everyday personal item",
-    "forbidden_visual_check": "an ordinary selfie, to confirm no forbidden traits appear",
+    "forbidden_visual_check": (
+        "an ordinary selfie, to confirm no forbidden traits appear"
+    ),
 }
 
 
@@ -28,7 +32,9 @@ class ProbeForm(forms.Form):
 
 
 def _lines(value: str) -> list[str]:
-    return [line.strip() for line in value.replace(",", "\n").splitlines() if line.strip()]
+    return [
+        line.strip() for line in value.replace(",", "\n").splitlines() if line.strip()
+    ]
 
 
 class BatchForm(forms.Form):
@@ -52,12 +58,15 @@ class BatchForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        requested = len(data.get("categories") or []) * (data.get("count_per_category") or 0)
+        requested = len(data.get("categories") or []) * (
+            data.get("count_per_category") or 0
+        )
         if requested > settings.LOREOS_MAX_BATCH_IMAGES:
-            # The service refuses it too (batch_too_large); say so before the round trip.
+            # The service refuses it too (batch_too_large); say so before a round trip.
             raise forms.ValidationError(
-                f"{requested} images requested; max {settings.LOREOS_MAX_BATCH_IMAGES} per "
-                "batch. Reduce categories × count_per_category."
+                f"{requested} images requested; max "
+                f"{settings.LOREOS_MAX_BATCH_IMAGES} per batch. "
+                "Reduce categories × count_per_category."
             )
         return data
 
@@ -78,7 +87,11 @@ class BulkDecisionForm(forms.Form):
 
     def clean_ids(self):
         ids = self.cleaned_data["ids"]
-        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        if (
+            not isinstance(ids, list)
+            or not ids
+            or not all(isinstance(i, str) for i in ids)
+        ):
             raise forms.ValidationError("ids must be a non-empty list of asset ids")
         if len(ids) > 500:
             raise forms.ValidationError("at most 500 ids per decision")
@@ -91,31 +104,46 @@ class QueueFilterForm(forms.Form):
         required=False,
         choices=[("", "All categories")]
         + [(c.value, c.value) for c in Category if c != Category.IDENTITY],
+        widget=forms.Select(attrs={"aria-label": "Category"}),
     )
     verdict = forms.ChoiceField(
         required=False,
         choices=[("", "Any verdict")]
-        + [(v, "not evaluated" if v == "none" else v.replace("_", " ")) for v in VERDICTS],
+        + [
+            (v, "not evaluated" if v == "none" else v.replace("_", " "))
+            for v in VERDICTS
+        ],
+        widget=forms.Select(attrs={"aria-label": "Verdict"}),
     )
 
 
 class AssetFilterForm(forms.Form):
     category = forms.ChoiceField(
-        required=False, choices=[("", "All categories")] + list(Category.choices)
+        required=False,
+        choices=[("", "All categories")] + list(Category.choices),
+        widget=forms.Select(attrs={"aria-label": "Category"}),
     )
     status = forms.ChoiceField(
-        required=False, choices=[("", "Any status")] + list(VisualAsset.Status.choices)
+        required=False,
+        choices=[("", "Any status")] + list(VisualAsset.Status.choices),
+        widget=forms.Select(attrs={"aria-label": "Status"}),
     )
 
 
 class ReportFilterForm(forms.Form):
     origin = forms.ChoiceField(
         required=False,
-        choices=[("probe", "Probes"), ("inventory", "Inventory generations"), ("runtime", "Runtime images")],
+        choices=[
+            ("probe", "Probes"),
+            ("inventory", "Inventory generations"),
+            ("runtime", "Runtime images"),
+        ],
+        widget=forms.Select(attrs={"aria-label": "Origin"}),
     )
     character = forms.UUIDField(required=False)
     state = forms.ChoiceField(
         required=False,
         choices=[("", "Any state")]
         + [(s, s) for s in ("queued", "generating", "ready", "failed", "blocked")],
+        widget=forms.Select(attrs={"aria-label": "State"}),
     )

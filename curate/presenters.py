@@ -13,7 +13,9 @@ VERDICT_LABELS = {
 }
 
 # The judge writes its measured score into `reason` ("face distance 0.31 …").
-_SCORE = re.compile(r"(?:distance|score|similarity)\D{0,12}?(\d+(?:\.\d+)?)", re.IGNORECASE)
+_SCORE = re.compile(
+    r"(?:distance|score|similarity)\D{0,12}?(\d+(?:\.\d+)?)", re.IGNORECASE
+)
 
 
 def verdict_of(image_request) -> dict:

@@ -193,9 +193,9 @@ def get_visible_request(user, pk) -> ImageRequest:
     from django.shortcuts import get_object_or_404
 
     return get_object_or_404(
-        ImageRequest.objects.select_related("character", "session", "produced_asset").filter(
-            character__in=visible_characters(user)
-        ),
+        ImageRequest.objects.select_related(
+            "character", "session", "produced_asset"
+        ).filter(character__in=visible_characters(user)),
         pk=pk,
     )
 

@@ -7,7 +7,11 @@ app_name = "curate"
 urlpatterns = [
     path("", characters.character_list, name="characters"),
     path("characters/<uuid:pk>/", characters.character_detail, name="character"),
-    path("characters/<uuid:pk>/assets/", characters.character_assets, name="character-assets"),
+    path(
+        "characters/<uuid:pk>/assets/",
+        characters.character_assets,
+        name="character-assets",
+    ),
     path("characters/<uuid:pk>/probe", runs.run_probe, name="run-probe"),
     path("characters/<uuid:pk>/batch", runs.run_batch, name="run-batch"),
     path(

@@ -16,7 +16,10 @@ def make_user(username, *, curator=True, staff=False, superuser=False, accounts=
     from django.contrib.auth import get_user_model
 
     user = get_user_model().objects.create_user(
-        username=username, password=PASSWORD, is_staff=staff or superuser, is_superuser=superuser
+        username=username,
+        password=PASSWORD,
+        is_staff=staff or superuser,
+        is_superuser=superuser,
     )
     if curator:
         user.groups.add(Group.objects.get_or_create(name=CURATORS_GROUP)[0])
@@ -72,7 +75,7 @@ def held_asset_ids(character_slug="mira"):
 
 
 def clone_assets(template, count, **overrides):
-    """`count` rows sharing the template's stored file (data volume for query counts)."""
+    """`count` rows sharing the template's stored file (volume for query counts)."""
     from visuals.models import VisualAsset
 
     fields = {
@@ -81,7 +84,9 @@ def clone_assets(template, count, **overrides):
         if f.attname not in ("id", "image_request_id", "created_at", "updated_at")
     }
     rows = [
-        VisualAsset(**{**fields, "id": uuid.uuid4(), "asset_key": f"clone-{i}", **overrides})
+        VisualAsset(
+            **{**fields, "id": uuid.uuid4(), "asset_key": f"clone-{i}", **overrides}
+        )
         for i in range(count)
     ]
     return VisualAsset.objects.bulk_create(rows)
@@ -95,5 +100,8 @@ def clone_requests(template, count, **overrides):
         for f in ImageRequest._meta.concrete_fields
         if f.attname not in ("id", "created_at", "parent_id")
     }
-    rows = [ImageRequest(**{**fields, "id": uuid.uuid4(), **overrides}) for _ in range(count)]
+    rows = [
+        ImageRequest(**{**fields, "id": uuid.uuid4(), **overrides})
+        for _ in range(count)
+    ]
     return ImageRequest.objects.bulk_create(rows)

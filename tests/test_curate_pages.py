@@ -1,4 +1,4 @@
-"""Curator pages: sign-in, the curators group, granted accounts, and what each page shows."""
+"""Curator pages: sign-in, the curators group, granted accounts, what pages show."""
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -44,18 +44,27 @@ def test_sign_in_page_has_csrf_and_signs_a_curator_in(curator):
     assert page.status_code == 200
     assert b'name="csrfmiddlewaretoken"' in page.content
     token = page.cookies["csrftoken"].value
-    refused = client.post("/accounts/login/", {"username": "cora", "password": PASSWORD})
+    refused = client.post(
+        "/accounts/login/", {"username": "cora", "password": PASSWORD}
+    )
     assert refused.status_code == 403  # no CSRF token
     response = client.post(
         "/accounts/login/",
-        {"username": "cora", "password": PASSWORD, "next": "/curate/", "csrfmiddlewaretoken": token},
+        {
+            "username": "cora",
+            "password": PASSWORD,
+            "next": "/curate/",
+            "csrfmiddlewaretoken": token,
+        },
     )
     assert response.status_code == 302 and response["Location"] == "/curate/"
     assert client.get("/curate/").status_code == 200
 
 
 def test_a_wrong_password_is_said_plainly(curator):
-    response = Client().post("/accounts/login/", {"username": "cora", "password": "nope"})
+    response = Client().post(
+        "/accounts/login/", {"username": "cora", "password": "nope"}
+    )
     assert response.status_code == 200
     assert b"didn't match" in response.content
 
@@ -90,7 +99,9 @@ def test_another_accounts_character_is_a_404_on_every_page(
         f"/curate/thumbs/a/{asset.pk}/96",
     ]:
         assert curator_client.get(path).status_code == 404, path
-    response = curator_client.post(f"/curate/characters/{rook.pk}/probe", {"probe_type": "identity_selfie"})
+    response = curator_client.post(
+        f"/curate/characters/{rook.pk}/probe", {"probe_type": "identity_selfie"}
+    )
     assert response.status_code == 404
     assert ImageRequest.objects.count() == 0
 
@@ -120,7 +131,9 @@ def test_r13_r14_character_list_shows_readiness_badges_and_held_counts(
     generate_held(api, ready, categories=["wardrobe", "prop"])
     make_character("bare", anchors=None)
     body = curator_client.get("/curate/").content.decode()
-    assert 'data-readiness="ready_with_warnings"' in body  # mira: no active inventory yet
+    assert (
+        'data-readiness="ready_with_warnings"' in body
+    )  # mira: no active inventory yet
     assert 'data-readiness="needs_attention"' in body  # bare: no identity, no anchors
     assert "2 held" in body
 
@@ -149,7 +162,9 @@ def small_identity(api):
     response = api.post(
         "/v1/characters/mira/visual-assets",
         {
-            "file": SimpleUploadedFile("face.png", image_bytes(), content_type="image/png"),
+            "file": SimpleUploadedFile(
+                "face.png", image_bytes(), content_type="image/png"
+            ),
             "category": "identity",
             "asset_key": "identity-front",
             "label": "front",
@@ -178,15 +193,24 @@ def test_character_page_shows_portrait_anchors_checks_inventory_and_versions(
     assert "Identity portrait of Mira B." in body
     assert f"/curate/thumbs/a/{ready['identity']['id']}/240" in body
     assert "shoulder-length dark hair" in body and "hazel" in body
-    for check in ("identity_asset", "identity_anchors", "inventory_coverage", "image_generation"):
+    for check in (
+        "identity_asset",
+        "identity_anchors",
+        "inventory_coverage",
+        "image_generation",
+    ):
         assert check in body
-    assert "await review" in body  # the inventory_coverage check's summary, with its fix
+    assert (
+        "await review" in body
+    )  # the inventory_coverage check's summary, with its fix
     assert "2 candidate" in body and "Review 2 held candidates" in body
     assert "v2" in body and "v1" in body
     assert 'name="csrfmiddlewaretoken"' in body
 
 
-def test_a_list_of_anchors_is_shown_with_the_contracts_warning(api, make_character, curator_client):
+def test_a_list_of_anchors_is_shown_with_the_contracts_warning(
+    api, make_character, curator_client
+):
     make_character("mira", anchors=["warm", "tired-eyed"])
     body = curator_client.get(f"/curate/characters/{character_id()}/").content.decode()
     assert "identity_anchors is a list" in body

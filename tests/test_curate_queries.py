@@ -24,7 +24,9 @@ SMALL, LARGE = 3, 400
 def grow(account, n):
     """n more candidates, n more probe reports and n // 10 more characters."""
     mira = Character.objects.get(slug="mira")
-    template = VisualAsset.objects.filter(character=mira).exclude(category="identity").first()
+    template = (
+        VisualAsset.objects.filter(character=mira).exclude(category="identity").first()
+    )
     clone_assets(template, n, asset_status="candidate", promotion_status="candidate")
     clone_assets(template, n, asset_status="active", category="wardrobe")
     probe = ImageRequest.objects.filter(character=mira).first()
@@ -79,4 +81,7 @@ def test_report_detail_and_status_cost_a_constant_number_of_queries(
         with django_assert_max_num_queries(5):
             assert curator_client.get(f"/curate/reports/{row.pk}/").status_code == 200
         with django_assert_max_num_queries(5):
-            assert curator_client.get(f"/curate/reports/{row.pk}/status.json").status_code == 200
+            assert (
+                curator_client.get(f"/curate/reports/{row.pk}/status.json").status_code
+                == 200
+            )

@@ -48,9 +48,11 @@ def test_queue_shows_held_candidates_beside_the_identity_portrait_with_verdicts(
 def test_queue_filters_by_character_category_and_verdict(api, ready, curator_client):
     generate_held(api, ready, categories=["wardrobe", "prop", "place"])
     mira = Character.objects.get(slug="mira")
-    cards = lambda query: curator_client.get(f"/curate/review/?{query}").content.decode().count(  # noqa: E731
-        'class="rcard"'
-    )
+
+    def cards(query):
+        page = curator_client.get(f"/curate/review/?{query}").content.decode()
+        return page.count('class="rcard"')
+
     assert cards("") == 3
     assert cards(f"character={mira.pk}") == 3
     assert cards("category=prop") == 1
@@ -58,7 +60,9 @@ def test_queue_filters_by_character_category_and_verdict(api, ready, curator_cli
     assert cards("category=prop&verdict=passed") == 0
 
 
-def test_r43_approve_from_the_queue_is_what_the_api_then_reports(api, ready, curator_client):
+def test_r43_approve_from_the_queue_is_what_the_api_then_reports(
+    api, ready, curator_client
+):
     generate_held(api, ready, categories=["wardrobe"])
     (asset_id,) = held_asset_ids()
     response = decide(curator_client, [asset_id], "approve")
@@ -66,13 +70,19 @@ def test_r43_approve_from_the_queue_is_what_the_api_then_reports(api, ready, cur
     body = response.json()
     (result,) = body["results"]
     assert result["ok"] is True and result["asset_status"] == "active"
-    assert result["promotion_status"] == "approved_keyframe" and result["decided_by"] == "cora"
+    assert (
+        result["promotion_status"] == "approved_keyframe"
+        and result["decided_by"] == "cora"
+    )
     character = Character.objects.get(slug="mira")
     state = body["characters"][str(character.pk)]
     assert state == {"readiness": "ready", "readiness_label": "Ready", "held": 0}
 
     seen = api.get(f"/v1/characters/mira/visual-assets/{asset_id}").json()["data"]
-    assert seen["asset_status"] == "active" and seen["promotion_status"] == "approved_keyframe"
+    assert (
+        seen["asset_status"] == "active"
+        and seen["promotion_status"] == "approved_keyframe"
+    )
     asset = VisualAsset.objects.get(pk=asset_id)
     assert asset.decided_by.username == "cora" and asset.decided_at is not None
 
@@ -80,9 +90,19 @@ def test_r43_approve_from_the_queue_is_what_the_api_then_reports(api, ready, cur
 def test_r43_reject_with_a_reason_records_who_and_why(api, ready, curator_client):
     generate_held(api, ready, categories=["prop"])
     (asset_id,) = held_asset_ids()
-    (result,) = decide(curator_client, [asset_id], "reject", "wrong mug").json()["results"]
-    assert result["asset_status"] == "rejected" and result["decision_reason"] == "wrong mug"
-    assert api.get(f"/v1/characters/mira/visual-assets/{asset_id}").json()["data"]["asset_status"] == "rejected"
+    (result,) = decide(curator_client, [asset_id], "reject", "wrong mug").json()[
+        "results"
+    ]
+    assert (
+        result["asset_status"] == "rejected"
+        and result["decision_reason"] == "wrong mug"
+    )
+    assert (
+        api.get(f"/v1/characters/mira/visual-assets/{asset_id}").json()["data"][
+            "asset_status"
+        ]
+        == "rejected"
+    )
     asset = VisualAsset.objects.get(pk=asset_id)
     assert (asset.decided_by.username, asset.decision_reason) == ("cora", "wrong mug")
 
@@ -94,7 +114,11 @@ def test_approve_all_visible_acts_only_on_the_ids_sent(api, ready, curator_clien
     assert len(shown) == 1
     results = decide(curator_client, shown, "approve").json()["results"]
     assert [r["ok"] for r in results] == [True]
-    statuses = dict(VisualAsset.objects.exclude(category="identity").values_list("category", "asset_status"))
+    statuses = dict(
+        VisualAsset.objects.exclude(category="identity").values_list(
+            "category", "asset_status"
+        )
+    )
     assert statuses == {"prop": "active", "wardrobe": "candidate", "place": "candidate"}
 
 
@@ -102,9 +126,13 @@ def test_the_services_rules_apply_per_id(api, ready, curator_client):
     generate_held(api, ready, categories=["wardrobe", "prop"])
     first, second = held_asset_ids()
     decide(curator_client, [first], "reject")
-    results = decide(curator_client, [first, second, "not-an-id"], "approve").json()["results"]
+    results = decide(curator_client, [first, second, "not-an-id"], "approve").json()[
+        "results"
+    ]
     assert [r["ok"] for r in results] == [False, True, False]
-    assert results[0]["error"]["code"] == "invalid_transition"  # same rule as the API's PATCH
+    assert (
+        results[0]["error"]["code"] == "invalid_transition"
+    )  # same rule as the API's PATCH
     assert results[0]["error"]["fix"]
     assert results[2]["error"]["code"] == "not_found"
 
@@ -115,7 +143,9 @@ def test_another_accounts_assets_are_not_found_and_untouched(
     make_character("rook", client=other_api)
     upload_identity(other_api, "rook")
     session = open_session(other_api, "rook")
-    generate_held(other_api, {"slug": "rook", "session_id": session}, categories=["prop"])
+    generate_held(
+        other_api, {"slug": "rook", "session_id": session}, categories=["prop"]
+    )
     (foreign,) = held_asset_ids("rook")
     (result,) = decide(curator_client, [foreign], "approve").json()["results"]
     assert result["ok"] is False and result["error"]["code"] == "not_found"
@@ -166,24 +196,34 @@ def test_decisions_need_a_curator(api, ready, account):
     assert VisualAsset.objects.get(pk=asset_id).asset_status == "candidate"
 
 
-def test_without_javascript_the_card_form_decides_and_comes_back(api, ready, curator_client):
+def test_without_javascript_the_card_form_decides_and_comes_back(
+    api, ready, curator_client
+):
     generate_held(api, ready, categories=["prop"])
     (asset_id,) = held_asset_ids()
     response = curator_client.post(
         f"/curate/assets/{asset_id}/decide",
         {"decision": "approve", "next": "/curate/review/?category=prop"},
     )
-    assert response.status_code == 302 and response["Location"] == "/curate/review/?category=prop"
+    assert (
+        response.status_code == 302
+        and response["Location"] == "/curate/review/?category=prop"
+    )
     assert VisualAsset.objects.get(pk=asset_id).asset_status == "active"
     evil = curator_client.post(
-        f"/curate/assets/{asset_id}/decide", {"decision": "retire", "next": "https://evil.example/"}
+        f"/curate/assets/{asset_id}/decide",
+        {"decision": "retire", "next": "https://evil.example/"},
     )
     assert evil["Location"] == f"/curate/assets/{asset_id}/"
 
 
-def test_r44_delete_from_the_asset_page_goes_through_the_service(api, ready, curator_client):
+def test_r44_delete_from_the_asset_page_goes_through_the_service(
+    api, ready, curator_client
+):
     generate_held(api, ready, categories=["prop"])
     (asset_id,) = held_asset_ids()
-    response = curator_client.post(f"/curate/assets/{asset_id}/decide", {"decision": "delete"})
+    response = curator_client.post(
+        f"/curate/assets/{asset_id}/decide", {"decision": "delete"}
+    )
     assert response.status_code == 302
     assert api.get(f"/v1/characters/mira/visual-assets/{asset_id}").status_code == 404

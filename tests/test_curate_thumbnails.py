@@ -1,4 +1,4 @@
-"""Thumbnails: made once per asset and size, kept in storage, served by URL, deleted with it."""
+"""Thumbnails: made once per asset and size, kept in storage, served by URL, deleted."""
 
 import io
 
@@ -23,7 +23,9 @@ from visuals.thumbnails import SIZES, thumbnail_name
 pytestmark = pytest.mark.django_db
 
 
-def test_a_thumbnail_is_made_on_first_use_and_served_from_storage(ready, curator_client):
+def test_a_thumbnail_is_made_on_first_use_and_served_from_storage(
+    ready, curator_client
+):
     identity = ready["identity"]["id"]
     name = thumbnail_name(identity, 240)
     assert name == f"thumbs/{identity}-240.webp"
@@ -51,7 +53,12 @@ def test_a_thumbnail_is_made_once_per_asset_and_size(ready, curator_client):
 
 
 def test_only_the_known_sizes_are_made(ready, curator_client):
-    assert curator_client.get(f"/curate/thumbs/a/{ready['identity']['id']}/1000").status_code == 404
+    assert (
+        curator_client.get(
+            f"/curate/thumbs/a/{ready['identity']['id']}/1000"
+        ).status_code
+        == 404
+    )
     assert 1000 not in SIZES
 
 
@@ -64,11 +71,15 @@ def test_thumbnails_leave_storage_with_their_asset(
         curator_client.get(f"/curate/thumbs/a/{asset_id}/{size}")
         assert default_storage.exists(thumbnail_name(asset_id, size))
     with django_capture_on_commit_callbacks(execute=True):
-        assert api.delete(f"/v1/characters/mira/visual-assets/{asset_id}").status_code in (200, 204)
+        assert api.delete(
+            f"/v1/characters/mira/visual-assets/{asset_id}"
+        ).status_code in (200, 204)
     assert not any(default_storage.exists(thumbnail_name(asset_id, s)) for s in SIZES)
 
 
-def test_report_images_have_thumbnails_too(api, ready, curator_client, django_capture_on_commit_callbacks):
+def test_report_images_have_thumbnails_too(
+    api, ready, curator_client, django_capture_on_commit_callbacks
+):
     generate_held(api, ready, categories=["prop"])
     row = ImageRequest.objects.get()
     response = curator_client.get(f"/curate/thumbs/r/{row.pk}/240")

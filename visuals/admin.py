@@ -35,25 +35,41 @@ def _apply(modeladmin, request, queryset, verb, **change):
     done, refused = 0, []
     for asset in queryset.select_related("character"):
         try:
-            asset_services.asset_update(asset=asset, actor=request.user, reason=reason, **change)
+            asset_services.asset_update(
+                asset=asset, actor=request.user, reason=reason, **change
+            )
             done += 1
         except ApiError as exc:
             refused.append(f"{asset.category}:{asset.asset_key} — {exc.message}")
     if done:
         modeladmin.message_user(request, f"{verb} {done} asset(s).", messages.SUCCESS)
     for line in refused:
-        modeladmin.message_user(request, f"Not {verb.lower()}: {line}", messages.WARNING)
+        modeladmin.message_user(
+            request, f"Not {verb.lower()}: {line}", messages.WARNING
+        )
 
 
 @admin.register(VisualAsset)
 class VisualAssetAdmin(admin.ModelAdmin):
     list_display = [
-        "preview", "label", "character", "category", "asset_status", "promotion_status",
-        "qa_status", "source", "decided_by", "decided_at",
+        "preview",
+        "label",
+        "character",
+        "category",
+        "asset_status",
+        "promotion_status",
+        "qa_status",
+        "source",
+        "decided_by",
+        "decided_at",
     ]
     list_display_links = ["preview", "label"]
     list_filter = [
-        "asset_status", "category", "promotion_status", "qa_status", "source",
+        "asset_status",
+        "category",
+        "promotion_status",
+        "qa_status",
+        "source",
         "character__account",
     ]
     search_fields = ["asset_key", "label", "character__slug", "sha256", "id"]
@@ -61,27 +77,73 @@ class VisualAssetAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     list_per_page = 50
-    actions = ["approve_keyframe", "approve_anchor", "reject", "retire", "delete_selected"]
+    actions = [
+        "approve_keyframe",
+        "approve_anchor",
+        "reject",
+        "retire",
+        "delete_selected",
+    ]
     fieldsets = [
-        (None, {"fields": ["large_preview", "character", "category", "asset_key", "label"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "large_preview",
+                    "character",
+                    "category",
+                    "asset_key",
+                    "label",
+                ]
+            },
+        ),
         ("Status", {"fields": ["asset_status", "promotion_status", "qa_status"]}),
         ("Decision", {"fields": ["decided_by", "decided_at", "decision_reason"]}),
         (
             "Image",
             {
                 "fields": [
-                    "visual_summary", "visual_description", "file", "sha256", "width",
-                    "height", "format", "byte_size", "advice_list",
+                    "visual_summary",
+                    "visual_description",
+                    "file",
+                    "sha256",
+                    "width",
+                    "height",
+                    "format",
+                    "byte_size",
+                    "advice_list",
                 ]
             },
         ),
-        ("Provenance", {"fields": ["source", "image_request", "created_at", "updated_at"]}),
+        (
+            "Provenance",
+            {"fields": ["source", "image_request", "created_at", "updated_at"]},
+        ),
     ]
     readonly_fields = [
-        "large_preview", "character", "category", "asset_key", "label", "asset_status",
-        "promotion_status", "qa_status", "decided_by", "decided_at", "decision_reason",
-        "visual_summary", "visual_description", "file", "sha256", "width", "height",
-        "format", "byte_size", "advice_list", "source", "image_request", "created_at",
+        "large_preview",
+        "character",
+        "category",
+        "asset_key",
+        "label",
+        "asset_status",
+        "promotion_status",
+        "qa_status",
+        "decided_by",
+        "decided_at",
+        "decision_reason",
+        "visual_summary",
+        "visual_description",
+        "file",
+        "sha256",
+        "width",
+        "height",
+        "format",
+        "byte_size",
+        "advice_list",
+        "source",
+        "image_request",
+        "created_at",
         "updated_at",
     ]
 
@@ -101,9 +163,13 @@ class VisualAssetAdmin(admin.ModelAdmin):
     def advice_list(self, asset):
         return "; ".join(item.get("message", "") for item in asset.advice or []) or "—"
 
-    @admin.action(description="Approve as keyframe (active inventory)", permissions=["change"])
+    @admin.action(
+        description="Approve as keyframe (active inventory)", permissions=["change"]
+    )
     def approve_keyframe(self, request, queryset):
-        _apply(self, request, queryset, "Approved", promotion_status="approved_keyframe")
+        _apply(
+            self, request, queryset, "Approved", promotion_status="approved_keyframe"
+        )
 
     @admin.action(description="Approve as anchor", permissions=["change"])
     def approve_anchor(self, request, queryset):
@@ -189,12 +255,23 @@ class ImageRequestAdmin(admin.ModelAdmin):
     """Generation reports, read-only: what the API reports, plus the internal brief."""
 
     list_display = [
-        "preview", "subject", "origin", "character", "state", "verdict", "hold_for_review",
-        "created_at", "completed_at",
+        "preview",
+        "subject",
+        "origin",
+        "character",
+        "state",
+        "verdict",
+        "hold_for_review",
+        "created_at",
+        "completed_at",
     ]
     list_display_links = ["preview", "subject"]
     list_filter = [
-        "origin", StateFilter, VerdictFilter, "image_kind", "hold_for_review",
+        "origin",
+        StateFilter,
+        VerdictFilter,
+        "image_kind",
+        "hold_for_review",
         "character__account",
     ]
     search_fields = ["id", "character__slug", "probe_type", "category", "batch_id"]
@@ -208,10 +285,24 @@ class ImageRequestAdmin(admin.ModelAdmin):
             "Request",
             {
                 "fields": [
-                    "character", "session", "version", "origin", "probe_type", "category",
-                    "image_kind", "request_status", "hold_for_review", "batch_id", "parent",
-                    "created_by", "backend", "backend_seconds", "attempts", "created_at",
-                    "started_at", "completed_at",
+                    "character",
+                    "session",
+                    "version",
+                    "origin",
+                    "probe_type",
+                    "category",
+                    "image_kind",
+                    "request_status",
+                    "hold_for_review",
+                    "batch_id",
+                    "parent",
+                    "created_by",
+                    "backend",
+                    "backend_seconds",
+                    "attempts",
+                    "created_at",
+                    "started_at",
+                    "completed_at",
                 ]
             },
         ),
@@ -221,15 +312,35 @@ class ImageRequestAdmin(admin.ModelAdmin):
         ),
     ]
     readonly_fields = [
-        "large_preview", "curate_link", "report_json", "character", "session", "version",
-        "origin", "probe_type", "category", "image_kind", "request_status",
-        "hold_for_review", "batch_id", "parent", "created_by", "backend", "backend_seconds",
-        "attempts", "created_at", "started_at", "completed_at", "brief_json",
+        "large_preview",
+        "curate_link",
+        "report_json",
+        "character",
+        "session",
+        "version",
+        "origin",
+        "probe_type",
+        "category",
+        "image_kind",
+        "request_status",
+        "hold_for_review",
+        "batch_id",
+        "parent",
+        "created_by",
+        "backend",
+        "backend_seconds",
+        "attempts",
+        "created_at",
+        "started_at",
+        "completed_at",
+        "brief_json",
     ]
 
     def get_queryset(self, request):
         rows = super().get_queryset(request)
-        if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
+        if request.resolver_match and request.resolver_match.url_name.endswith(
+            "changelist"
+        ):
             rows = rows.defer("brief")
         return rows
 
@@ -248,7 +359,11 @@ class ImageRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description="Image")
     def large_preview(self, row):
-        return _thumb("curate:request-thumb", row.pk, size=240, px=240) if row.image else "—"
+        return (
+            _thumb("curate:request-thumb", row.pk, size=240, px=240)
+            if row.image
+            else "—"
+        )
 
     @admin.display(description="Probe / category")
     def subject(self, row):
@@ -268,10 +383,13 @@ class ImageRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description="Brief")
     def brief_json(self, row):
-        return format_html("<pre>{}</pre>", json.dumps(row.brief, indent=2, default=str))
+        return format_html(
+            "<pre>{}</pre>", json.dumps(row.brief, indent=2, default=str)
+        )
 
     @admin.display(description="Curator page")
     def curate_link(self, row):
         return format_html(
-            '<a href="{}">Open the report page</a>', reverse("curate:report", args=[row.pk])
+            '<a href="{}">Open the report page</a>',
+            reverse("curate:report", args=[row.pk]),
         )

@@ -38,7 +38,7 @@ def _render(field_file, size: int) -> bytes:
 
 
 def ensure_thumbnail(*, key, field_file, size: int) -> str:
-    """Return the storage name of the thumbnail, making it when it does not exist yet."""
+    """Return the storage name of the thumbnail, making it when it does not exist."""
     if size not in SIZES:
         raise ValueError(f"thumbnail size must be one of {SIZES}")
     name = thumbnail_name(key, size)
@@ -52,7 +52,9 @@ def ensure_thumbnail(*, key, field_file, size: int) -> str:
 
 
 def thumbnail_url(*, key, field_file, size: int) -> str:
-    return default_storage.url(ensure_thumbnail(key=key, field_file=field_file, size=size))
+    return default_storage.url(
+        ensure_thumbnail(key=key, field_file=field_file, size=size)
+    )
 
 
 def delete_thumbnails(key) -> None:

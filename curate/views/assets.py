@@ -55,7 +55,9 @@ def asset_action(request, pk):
             actions.delete(asset=asset, actor=request.user)
             messages.success(request, f"Deleted {asset.category}:{asset.asset_key}.")
             return redirect(reverse("curate:character", args=[character_id]))
-        asset = actions.decide(asset=asset, decision=decision, actor=request.user, reason=reason)
+        asset = actions.decide(
+            asset=asset, decision=decision, actor=request.user, reason=reason
+        )
     except ApiError as exc:
         messages.error(request, f"{exc.message}. {exc.fix}")
         return _back(request, asset)

@@ -19,7 +19,9 @@ STRIP = 8  # thumbnails per category on the character page
 @curator_required
 def character_list(request):
     q = request.GET.get("q", "").strip()[:64]
-    page = Paginator(selectors.characters_with_counts(request.user, q=q), CHARACTERS_PER_PAGE)
+    page = Paginator(
+        selectors.characters_with_counts(request.user, q=q), CHARACTERS_PER_PAGE
+    )
     page = page.get_page(request.GET.get("page"))
     rows = list(page.object_list)
     portraits = selectors.identity_portraits(c.pk for c in rows)
@@ -54,8 +56,11 @@ def _with_shapes(versions):
     for version in versions:
         anchors = version.identity_anchors
         version.anchors_shape = (
-            "object" if isinstance(anchors, dict) and anchors else
-            "list" if isinstance(anchors, list) and anchors else "none"
+            "object"
+            if isinstance(anchors, dict) and anchors
+            else "list"
+            if isinstance(anchors, list) and anchors
+            else "none"
         )
         version.anchors_len = len(anchors) if anchors else 0
     return versions
@@ -77,9 +82,13 @@ def character_detail(request, pk):
         for c in Category
     ]
     identity = selectors.identity_assets(character)
-    anchors = character.active_version.identity_anchors if character.active_version else None
+    anchors = (
+        character.active_version.identity_anchors if character.active_version else None
+    )
     held = sum(
-        counts.get(c.value, {}).get("candidate", 0) for c in Category if c != Category.IDENTITY
+        counts.get(c.value, {}).get("candidate", 0)
+        for c in Category
+        if c != Category.IDENTITY
     )
     batch_id = request.GET.get("batch", "")
     return render(
@@ -95,6 +104,7 @@ def character_detail(request, pk):
             "anchor_rows": _anchors_view(anchors),
             "anchors_is_list": isinstance(anchors, list),
             "categories": categories,
+            "empty_categories": [c["name"] for c in categories if not c["total"]],
             "held": held,
             "versions": _with_shapes(selectors.versions(character)),
             "probe_form": ProbeForm(),
@@ -111,7 +121,9 @@ def character_assets(request, pk):
     form = AssetFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     rows = selectors.character_assets(
-        character, category=filters.get("category", ""), status=filters.get("status", "")
+        character,
+        category=filters.get("category", ""),
+        status=filters.get("status", ""),
     )
     page = Paginator(rows, ASSETS_PER_PAGE).get_page(request.GET.get("page"))
     return render(

@@ -56,7 +56,9 @@ def _context(image_request) -> dict:
         "item": image_request,
         "report": body,
         "verdict": verdict_of(image_request),
-        "assets_sent": [(asset_id, sent.get(asset_id)) for asset_id in body["assets_sent"]],
+        "assets_sent": [
+            (asset_id, sent.get(asset_id)) for asset_id in body["assets_sent"]
+        ],
         "produced": getattr(image_request, "produced_asset", None),
         "in_flight": body["state"] in IN_FLIGHT,
     }
@@ -66,9 +68,7 @@ def _context(image_request) -> dict:
 def report_detail(request, pk):
     image_request = selectors.get_visible_request(request.user, pk)
     context = _context(image_request)
-    return render(
-        request, "curate/report_detail.html", {**context, "nav": "reports"}
-    )
+    return render(request, "curate/report_detail.html", {**context, "nav": "reports"})
 
 
 @curator_required
@@ -81,6 +81,8 @@ def report_status(request, pk):
             "state": context["report"]["state"],
             "request_status": context["report"]["request_status"],
             "done": not context["in_flight"],
-            "html": render_to_string("curate/_report_body.html", context, request=request),
+            "html": render_to_string(
+                "curate/_report_body.html", context, request=request
+            ),
         }
     )

@@ -65,18 +65,21 @@ def queue(request):
 
 def _bad_request(message: str, fix: str) -> JsonResponse:
     return JsonResponse(
-        {"detail": {"code": "validation_error", "message": message, "fix": fix}}, status=422
+        {"detail": {"code": "validation_error", "message": message, "fix": fix}},
+        status=422,
     )
 
 
 @require_POST
 @curator_required
 def decide(request):
-    """Approve or reject the given held candidates; answer per id, plus the new badges."""
+    """Approve or reject the given held candidates; answer per id, with new badges."""
     try:
         body = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
-        return _bad_request("body is not JSON", 'Send {"ids": [...], "decision": "approve"}.')
+        return _bad_request(
+            "body is not JSON", 'Send {"ids": [...], "decision": "approve"}.'
+        )
     form = BulkDecisionForm(
         {
             "ids": json.dumps(body.get("ids")) if isinstance(body, dict) else "null",
@@ -86,7 +89,9 @@ def decide(request):
     )
     if not form.is_valid():
         field, errors = next(iter(form.errors.items()))
-        return _bad_request(f"{field}: {errors[0]}", "Correct the body and send it again.")
+        return _bad_request(
+            f"{field}: {errors[0]}", "Correct the body and send it again."
+        )
     ids = [i for i in form.cleaned_data["ids"] if is_uuid(i)]
     found = {
         str(a.pk): a
@@ -118,7 +123,9 @@ def decide(request):
                 reason=form.cleaned_data["reason"],
             )
         except ApiError as exc:
-            results.append({"id": asset_id, "ok": False, "error": actions.error_detail(exc)})
+            results.append(
+                {"id": asset_id, "ok": False, "error": actions.error_detail(exc)}
+            )
             continue
         touched[asset.character_id] = asset.character
         results.append({"id": asset_id, "ok": True, **decision_of(asset)})

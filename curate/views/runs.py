@@ -1,4 +1,4 @@
-"""Run a probe or an inventory batch from a character's page, and follow its progress."""
+"""Run a probe or an inventory batch from a character's page; follow its progress."""
 
 from django.contrib import messages
 from django.http import JsonResponse
@@ -56,14 +56,18 @@ def run_batch(request, pk):
         _form_errors(request, form)
         return redirect(back + "#run")
     try:
-        items = actions.run_batch(character=character, actor=request.user, **form.cleaned_data)
+        items = actions.run_batch(
+            character=character, actor=request.user, **form.cleaned_data
+        )
     except ApiError as exc:
         _refused(request, exc)
         return redirect(back + "#run")
     queued = [item.request for item in items if item.request]
     failed = [item for item in items if item.request is None]
     for item in failed:
-        messages.warning(request, f"One {item.category} image was not queued: {item.error}")
+        messages.warning(
+            request, f"One {item.category} image was not queued: {item.error}"
+        )
     if not queued:
         return redirect(back + "#run")
     messages.success(
@@ -90,7 +94,9 @@ def batch_status(request, pk, batch_id):
                 "request_status": row.request_status,
                 "asset_id": str(asset.pk) if asset else None,
                 "asset_status": asset.asset_status if asset else None,
-                "thumb": reverse("curate:asset-thumb", args=[asset.pk, 96]) if asset else None,
+                "thumb": reverse("curate:asset-thumb", args=[asset.pk, 96])
+                if asset
+                else None,
                 "report": reverse("curate:report", args=[row.pk]),
             }
         )

@@ -17,8 +17,10 @@ CACHE = "private, max-age=86400"
 
 def _rows(request, model):
     user = request.user
-    if user.is_authenticated and user.is_staff and user.has_perm(
-        f"visuals.view_{model._meta.model_name}"
+    if (
+        user.is_authenticated
+        and user.is_staff
+        and user.has_perm(f"visuals.view_{model._meta.model_name}")
     ):
         return model.objects.all()
     if is_curator(user):
@@ -29,7 +31,9 @@ def _rows(request, model):
 def _redirect(key, field_file, size):
     if size not in SIZES or not field_file:
         raise Http404
-    response = HttpResponseRedirect(thumbnail_url(key=key, field_file=field_file, size=size))
+    response = HttpResponseRedirect(
+        thumbnail_url(key=key, field_file=field_file, size=size)
+    )
     response["Cache-Control"] = CACHE
     return response
 

@@ -21,10 +21,11 @@
 
   function itemNode(item) {
     var li = document.createElement("li");
-    li.className = "batch-item state-" + item.state;
+    li.className = "batch-item";
     var link = document.createElement("a");
     link.href = item.report;
-    if (item.thumb) {
+    var inFlight = item.state === "queued" || item.state === "generating";
+    if (item.thumb && !inFlight) {
       var img = document.createElement("img");
       img.src = item.thumb; img.width = 96; img.height = 96; img.alt = item.category;
       img.className = "thumb"; img.style.width = "96px"; img.style.height = "96px";
@@ -32,7 +33,7 @@
     } else {
       var box = document.createElement("span");
       box.className = "placeholder";
-      if (item.state === "queued" || item.state === "generating") {
+      if (inFlight) {
         var spin = document.createElement("span");
         spin.className = "spinner"; spin.setAttribute("aria-hidden", "true");
         box.appendChild(spin);
@@ -42,9 +43,14 @@
       link.appendChild(box);
     }
     li.appendChild(link);
+    var name = document.createElement("span");
+    name.className = "strong";
+    name.textContent = item.category;
+    li.appendChild(name);
     var label = document.createElement("span");
-    label.className = "badge state-" + item.state;
-    label.textContent = item.category + " · " + (item.asset_status || item.state);
+    var status = inFlight ? item.state : (item.asset_status || item.state);
+    label.className = "badge " + (inFlight ? "state-" : "status-") + status;
+    label.textContent = status;
     li.appendChild(label);
     return li;
   }

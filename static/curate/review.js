@@ -66,7 +66,10 @@
       button.disabled = picked === 0;
     });
     var visible = document.getElementById("visible-count");
-    if (visible) { visible.textContent = String(undecided().length); }
+    if (visible) {
+      visible.textContent = String(undecided().length);
+      visible.closest("button").disabled = undecided().length === 0;
+    }
   }
 
   function selectedIds() {
@@ -91,9 +94,10 @@
     card.classList.remove("failed");
     card.classList.add("decided", result.asset_status === "rejected" ? "rejected" : "approved");
     card.querySelector(".pick-box").checked = false;
-    var verb = result.asset_status === "rejected" ? "Rejected" : "Approved";
-    var text = verb + " by " + result.decided_by + " · " + result.decided_at_display +
-      " · now " + result.asset_status + " (" + result.promotion_status + ")";
+    var rejected = result.asset_status === "rejected";
+    var text = (rejected ? "Rejected" : "Approved") + " by " + result.decided_by + " · " +
+      result.decided_at_display +
+      (rejected ? "" : " · now " + result.asset_status + " (" + result.promotion_status + ")");
     if (result.decision_reason) { text += " — “" + result.decision_reason + "”"; }
     line.textContent = text;
   }

@@ -1,0 +1,82 @@
+"""Browser tests: Playwright (Python) driving Debian's chromium against live_server.
+
+Playwright's sync API runs an event loop in the test thread, where Django would then
+refuse ORM calls; the tests set up data through the ORM and the API client in that
+same thread, so the async-safety check is switched off for this package.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+            if not Path(CHROMIUM).exists():
+                item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} is not installed"))
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 900}}
+
+
+@pytest.fixture(autouse=True)
+def _media_served_from_the_test_root(_isolated_media, settings, monkeypatch):
+    """The /media/ route fixed its document root at import; point it at this test's."""
+    from django.views.static import serve
+
+    from loreos import urls
+
+    for pattern in urls.urlpatterns:
+        if getattr(pattern, "callback", None) is serve:
+            monkeypatch.setitem(
+                pattern.default_args, "document_root", settings.MEDIA_ROOT
+            )
+
+
+@pytest.fixture
+def shot():
+    """Save a full-page screenshot to test-artifacts/<name>.png."""
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def take(page, name):
+        # Lazy images load before the picture is taken; a thumbnail made on first use
+        # (a large JPEG portrait) may take a moment.
+        page.evaluate(
+            "document.querySelectorAll('img').forEach(i => { i.loading = 'eager'; })"
+        )
+        page.wait_for_function(
+            "Array.from(document.images).every(i => i.complete)", timeout=15_000
+        )
+        page.evaluate("window.scrollTo(0, 0)")  # the sticky header stays on top
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
