@@ -8,6 +8,7 @@ records (sha256, width, height, format, byte size).
 
 import hashlib
 import io
+import logging
 from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
@@ -18,6 +19,8 @@ from PIL import Image, ImageOps
 from ..models import ImageRequest, VisualAsset
 from ..vocab import Category
 from .references import UnreadableImage
+
+logger = logging.getLogger(__name__)
 
 _EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 
@@ -67,11 +70,23 @@ def read_output(data: bytes) -> Output:
 
 
 def store(image_request: ImageRequest, output: Output) -> str:
-    """Write the image once; return the stored name (storage may alter it if taken)."""
-    name = (
+    """Write the image once; return the stored name (storage may alter it if taken).
+
+    A write that fails half-way (a full disk, a dropped connection) leaves nothing:
+    the name is reserved first, and whatever landed under it is removed again.
+    """
+    name = default_storage.get_available_name(
         f"generated/{image_request.character_id}/{image_request.pk}.{output.extension}"
     )
-    return default_storage.save(name, ContentFile(output.data))
+    try:
+        return default_storage.save(name, ContentFile(output.data))
+    except Exception:
+        try:
+            if default_storage.exists(name):
+                default_storage.delete(name)
+        except Exception:
+            logger.warning("could not remove the partial image %s", name, exc_info=True)
+        raise
 
 
 def discard(name: str | None) -> None:
