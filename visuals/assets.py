@@ -164,7 +164,13 @@ def asset_upload(
         advice=measured,
     )
     # Bytes first, row second: a failed insert removes the stored file again.
-    asset.file.save(f"upload.{checked.format.lower()}", checked.content, save=False)
+    filename = f"upload.{checked.format.lower()}"
+    try:
+        asset.file.save(filename, checked.content, save=False)
+    except Exception as exc:  # any storage backend failure (disk, S3, network)
+        logger.exception("storing upload for character %s failed", character.pk)
+        _remove_partial(asset, filename)
+        raise storage_unavailable() from exc
     try:
         with transaction.atomic():
             asset.save(force_insert=True)
@@ -172,6 +178,25 @@ def asset_upload(
         asset.file.storage.delete(asset.file.name)
         raise
     return asset
+
+
+def storage_unavailable() -> ApiError:
+    return ApiError(
+        ErrorCode.STORAGE_UNAVAILABLE,
+        "the image could not be stored; nothing was saved",
+        "Retry in a moment; if it persists, check the storage (GET /readyz).",
+        status=503,
+    )
+
+
+def _remove_partial(asset: VisualAsset, filename: str) -> None:
+    """Delete what a failed write may have left under the server-chosen name."""
+    name = asset.file.field.generate_filename(asset, filename)
+    try:
+        if asset.file.storage.exists(name):
+            asset.file.storage.delete(name)
+    except Exception:
+        logger.warning("could not remove the partial upload %s", name, exc_info=True)
 
 
 # --- Lifecycle -------------------------------------------------------------------------

@@ -146,7 +146,14 @@ class AssetCollectionView(APIView):
             "about an identity image."
         ),
         request={"multipart/form-data": AssetUploadSerializer},
-        responses={201: AssetEnvelope, **CONFLICT, **ERRORS},
+        responses={
+            201: AssetEnvelope,
+            **CONFLICT,
+            **ERRORS,
+            503: OpenApiResponse(
+                ErrorEnvelope, description="storage_unavailable: nothing was stored"
+            ),
+        },
         tags=TAGS,
     )
     def post(self, request, slug):
