@@ -2,15 +2,15 @@
 
 Playwright's sync API runs an event loop in the test thread, where Django would then
 refuse ORM calls; the tests set up data through the ORM and the API client in that
-same thread, so the async-safety check is switched off for this package.
+same thread, so the async-safety check is switched off (DJANGO_ALLOW_ASYNC_UNSAFE) —
+for this package's tests only: the variable must not leak into other tests or the
+subprocesses they start (`check --deploy` rightly refuses it).
 """
 
 import os
 from pathlib import Path
 
 import pytest
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -23,6 +23,22 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
             if not Path(CHROMIUM).exists():
                 item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} is not installed"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_database_before_the_browser(django_db_setup):
+    """Create the test database before Playwright's loop starts in this thread."""
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _allow_orm_beside_playwrights_loop():
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture(scope="session")
