@@ -243,6 +243,14 @@ LOREOS_OPENAI_TIMEOUT_SECONDS = env.float("LOREOS_OPENAI_TIMEOUT_SECONDS", defau
 LOREOS_OPENAI_MAX_RETRIES = env.int("LOREOS_OPENAI_MAX_RETRIES", default=3)
 # A request still generating after this long is ended as failed by the sweep.
 LOREOS_STALE_GENERATION_SECONDS = env.int("LOREOS_STALE_GENERATION_SECONDS", default=900)
+# A request still queued this long after it was sent lost its message: the sweep fails it.
+LOREOS_STALE_QUEUED_SECONDS = env.int("LOREOS_STALE_QUEUED_SECONDS", default=3600)
+# OpenAI backend: first retry delay; output size ("" = 1024x1536 selfies, 1024x1024 else).
+LOREOS_OPENAI_BACKOFF_SECONDS = env.float("LOREOS_OPENAI_BACKOFF_SECONDS", default=1.0)
+LOREOS_OPENAI_IMAGE_SIZE = env.str("LOREOS_OPENAI_IMAGE_SIZE", default="")
+# Scene continuity bands (colour-histogram similarity, higher is more alike).
+LOREOS_SCENE_PASS_SIMILARITY = env.float("LOREOS_SCENE_PASS_SIMILARITY", default=0.60)
+LOREOS_SCENE_FAIL_SIMILARITY = env.float("LOREOS_SCENE_FAIL_SIMILARITY", default=0.35)
 # Consistency bands on dlib's 128-d face distance (lower is more alike).
 LOREOS_FACE_PASS_DISTANCE = env.float("LOREOS_FACE_PASS_DISTANCE", default=0.5)
 LOREOS_FACE_FAIL_DISTANCE = env.float("LOREOS_FACE_FAIL_DISTANCE", default=0.65)

@@ -33,4 +33,8 @@ def _delete_thumbnails_after_commit(key):
 @receiver(post_delete, sender=ImageRequest)
 def remove_generated_file(sender, instance, **kwargs):
     _delete_thumbnails_after_commit(instance.pk)
+    # An asset made from this image outlives its request (e.g. a deleted session) and
+    # keeps the file; the asset's own deletion removes it then.
+    if instance.image and VisualAsset.objects.filter(file=instance.image.name).exists():
+        return
     _delete_after_commit(instance.image)

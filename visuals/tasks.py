@@ -33,5 +33,8 @@ def generate_image(request_id: str) -> str | None:
     ignore_result=True,
 )
 def sweep_stale_requests() -> int:
-    """End requests stuck in `generating` as failed (on the beat schedule)."""
+    """End stuck requests as failed and drop expired idempotency keys (beat schedule)."""
+    from loreos.api.idempotency import purge_expired
+
+    purge_expired()
     return engine.sweep_stale()

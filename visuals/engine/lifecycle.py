@@ -138,12 +138,15 @@ def event_data(
     return data
 
 
-def fail(request_id, *, attempt: int, reason: str) -> bool:
-    """End a generating request as failed (no image) if `attempt` still owns it."""
+def fail(
+    request_id, *, attempt: int, reason: str, from_status=ImageRequest.Status.GENERATING
+) -> bool:
+    """End a request as failed (no image) if it is still in `from_status` and
+    `attempt` still owns it."""
     with transaction.atomic():
         won = ImageRequest.objects.filter(
             pk=request_id,
-            request_status=ImageRequest.Status.GENERATING,
+            request_status=from_status,
             attempts=attempt,
         ).update(
             request_status=ImageRequest.Status.FAILED,
@@ -164,7 +167,8 @@ def fail(request_id, *, attempt: int, reason: str) -> bool:
 
 
 def sweep_stale() -> int:
-    """End requests generating for longer than the stale limit; return how many."""
+    """End requests generating (or queued) for longer than the stale limits; return
+    how many."""
     limit = settings.LOREOS_STALE_GENERATION_SECONDS
     cutoff = _now() - timedelta(seconds=limit)
     stale = ImageRequest.objects.filter(
@@ -180,5 +184,25 @@ def sweep_stale() -> int:
         )
         if fail(pk, attempt=attempts, reason=reason):
             logger.warning("image request %s ended by the sweep", pk)
+            ended += 1
+    return ended + _sweep_lost_messages()
+
+
+def _sweep_lost_messages() -> int:
+    """End requests still queued long after they were sent: their message was lost
+    (a broker restarted without persistence, a queue purged), so no worker will come."""
+    limit = settings.LOREOS_STALE_QUEUED_SECONDS
+    cutoff = _now() - timedelta(seconds=limit)
+    lost = ImageRequest.objects.filter(
+        request_status=ImageRequest.Status.QUEUED, created_at__lt=cutoff
+    )
+    ended = 0
+    for pk, attempts in lost.values_list("pk", "attempts"):
+        reason = (
+            f"no worker picked the request up within {limit} s (its queue message "
+            "was lost); ended by the stale-request sweep"
+        )
+        if fail(pk, attempt=attempts, reason=reason, from_status=ImageRequest.Status.QUEUED):
+            logger.warning("queued image request %s ended by the sweep", pk)
             ended += 1
     return ended
