@@ -565,3 +565,44 @@ def test_curator_posts_need_a_csrf_token(name, curate_world):
 
     assert VisualAsset.objects.get(pk=w["held_id"]).asset_status == "candidate"
     assert ImageRequest.objects.count() == requests_before
+
+
+def test_every_post_form_on_the_curator_pages_carries_the_csrf_token(curate_world):
+    import re
+
+    w = curate_world
+    client = signed_in(w["users"]["cora"])
+    forms_seen = 0
+    for name, page in PAGES.items():
+        if page.method != "get" or page.kind != "html":
+            continue
+        response = client.get(page_url(name, w))
+        assert response.status_code == 200, (name, response.status_code)
+        html = response.content.decode()
+        for form in re.findall(r"<form\b.*?</form>", html, flags=re.S | re.I):
+            if re.search(r'method\s*=\s*["\']?post', form, flags=re.I):
+                forms_seen += 1
+                assert 'name="csrfmiddlewaretoken"' in form, (name, form[:200])
+    assert forms_seen >= 3  # the character page's runs and the asset page's decisions
+
+
+def test_key_secrets_are_compared_in_constant_time(api, monkeypatch):
+    """The stored SHA-256 of a key is compared with constant_time_compare, never ==."""
+    from characters import keys
+
+    calls = []
+    real = keys.constant_time_compare
+
+    def spy(a, b):
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(keys, "constant_time_compare", spy)
+    assert api.get("/v1/characters").status_code == 200
+    forged = APIClient()
+    wrong = f"lok_{api.api_key.prefix}_{'x' * 43}"
+    forged.credentials(HTTP_AUTHORIZATION=f"Bearer {wrong}")
+    assert forged.get("/v1/characters").status_code == 401
+    stored = api.api_key.key_hash
+    assert [a for a, _ in calls] == [stored, stored]
+    assert api.raw_key not in {b for _, b in calls}  # hashes compared, not secrets

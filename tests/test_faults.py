@@ -336,7 +336,10 @@ class FailNthInsert:
 
 
 def assert_500_envelope(response):
-    assert_error(response, 500, "server_error")
+    """A clear error: the envelope, the request id to report, no traceback."""
+    detail = assert_error(response, 500, "server_error")
+    assert "X-Request-ID" in detail["fix"] and response["X-Request-ID"]
+    assert b"Traceback" not in response.content and b"DatabaseError" not in response.content
 
 
 @pytest.mark.django_db(transaction=True)

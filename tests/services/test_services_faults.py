@@ -34,7 +34,7 @@ def mira(api, make_character):
     return {"slug": "mira", "session_id": open_session(api)}
 
 
-# --- PostgreSQL: the backend is terminated mid-transaction -----------------------------
+# --- PostgreSQL: the backend is terminated mid-transaction ----------------------------
 
 
 class TerminateBeforeNthInsert:
@@ -113,7 +113,8 @@ def read_only_redis(redis_url):
         commands=["+@all", "-@write"],
     )
     try:
-        yield f"redis://{user}:{password}@{parts.hostname}:{parts.port or 6379}{parts.path}"
+        host = f"{parts.hostname}:{parts.port or 6379}"
+        yield f"redis://{user}:{password}@{host}{parts.path}"
     finally:
         admin.acl_deluser(user)
         admin.close()
@@ -143,7 +144,7 @@ def test_a_broker_that_refuses_the_write_queues_and_spends_nothing(
     assert ImageRequest.objects.count() == 0 and UsageRecord.objects.count() == 0
 
 
-# --- S3: the bucket is gone ------------------------------------------------------------
+# --- S3: the bucket is gone ----------------------------------------------------------
 
 
 def s3_settings(settings, endpoint, bucket_name):
@@ -192,8 +193,9 @@ def test_an_upload_to_a_missing_bucket_is_503_with_no_row(
 def test_a_generation_whose_bucket_is_gone_fails_and_keeps_its_unit(
     api, make_character, settings, s3_endpoint
 ):
-    from loreos.celery import app as celery_app
     import boto3
+
+    from loreos.celery import app as celery_app
 
     from .test_services_s3 import KEY_ID, REGION, SECRET
 
