@@ -1,3 +1,5 @@
+import os
+
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
@@ -33,3 +35,7 @@ if settings.LOREOS_SERVE_MEDIA:
             {"document_root": settings.MEDIA_ROOT},
         )
     ]
+
+# `make bench` only: the bare view its throughput figures are ratios to (benchmarks/).
+if os.environ.get("LOREOS_BENCH_FLOOR") == "1":
+    urlpatterns += [path("", include("benchmarks.floor"))]

@@ -1,0 +1,197 @@
+"""Read endpoints: requests per second at 10, 1,000 and 10,000 assets/generations against
+the bare floor view in the same gunicorn; SQL queries per request counted in-process.
+
+Target: >= 50 % of the floor's throughput at every size; queries per request identical
+across sizes.
+"""
+
+import statistics
+
+from ..load import hammer
+from ..results import Row, Scenario
+
+TARGET_SHARE = 0.5
+
+ENDPOINTS = [
+    ("visual-readiness", lambda d: f"/v1/characters/{d.slug}/visual-readiness"),
+    ("visual-inventory", lambda d: f"/v1/characters/{d.slug}/visual-inventory"),
+    ("probe report", lambda d: f"/v1/characters/{d.slug}/image-probe/{d.probe_id}"),
+    (
+        "inventory/generations (first page)",
+        lambda d: f"/v1/characters/{d.slug}/inventory/generations",
+    ),
+    ("events page (since=0)", lambda d: f"/v1/sessions/{d.session_id}/events?since=0"),
+]
+
+
+def count_queries(path: str, key: str) -> tuple[int, int, int]:
+    """(status, SQL queries, response bytes) of one GET, run in-process after a warm-up."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    client.get(path)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(path)
+    return response.status_code, len(ctx.captured_queries), len(response.content)
+
+
+def cpu_per_request(path: str, key: str | None, budget: float = 0.4) -> float:
+    """CPU milliseconds one in-process GET costs (this process: Django, ORM, driver),
+    averaged over up to 20 requests or `budget` seconds of CPU, after a warm-up."""
+    import time
+
+    from django.test import Client
+
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}") if key else Client()
+    client.get(path)
+    count, started = 0, time.process_time()
+    while count < 20 and time.process_time() - started < budget:
+        client.get(path)
+        count += 1
+    return (time.process_time() - started) / count * 1000
+
+
+def _sampler(ctx, seconds):
+    def sample(url, hdrs=None, secs=seconds):
+        # Requests a previous sample left in flight must not be billed to this one.
+        ctx.server.wait_idle()
+        return hammer(url, headers=hdrs, seconds=secs, connections=8)
+
+    return sample
+
+
+def run(ctx) -> Scenario:
+    sc = Scenario(
+        "reads",
+        "Read endpoints: throughput and queries per request",
+        "gunicorn (project conf: 2 workers × 4 threads) on PostgreSQL",
+    )
+    seconds = ctx.sample_seconds
+    headers = {"Authorization": f"Bearer {ctx.key}"}
+    base = ctx.server.base
+    sample = _sampler(ctx, seconds)
+    queries: dict[str, dict[int, int]] = {}
+    available: dict[str, bool] = {}
+    cpu_notes: list[str] = []
+
+    for size, seeded in sorted(ctx.read_chars.items()):
+        measured = {}
+        for name, make_path in ENDPOINTS:
+            path = make_path(seeded)
+            status, n_queries, n_bytes = count_queries(path, ctx.key)
+            available[name] = available.get(name, True) and status == 200
+            queries.setdefault(name, {})[size] = n_queries if status == 200 else None
+            measured[name] = (path, status, n_queries, n_bytes)
+        cpu = {
+            "bare floor": cpu_per_request("/bench/floor", None),
+            "DRF + API key": cpu_per_request("/bench/auth-floor", ctx.key),
+        }
+        for name, (path, status, *_rest) in measured.items():
+            if status == 200:
+                cpu[name] = cpu_per_request(path, ctx.key)
+        cpu_notes.append(
+            f"In-process CPU per request at {size:,} (ms): "
+            + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items())
+            + "."
+        )
+        # Warm every endpoint (connections, caches) before the timed samples.
+        sample(f"{base}/bench/floor", secs=1)
+        for path, status, *_rest in measured.values():
+            if status == 200:
+                sample(f"{base}{path}", headers, secs=1)
+
+        floors = [sample(f"{base}/bench/floor")]
+        auth_floor = sample(f"{base}/bench/auth-floor", headers)
+        results = {}
+        for name, (path, status, *_rest) in measured.items():
+            if status == 200:
+                results[name] = sample(f"{base}{path}", headers)
+        floors.append(sample(f"{base}/bench/floor"))
+        floor_rps = statistics.fmean(f.rps for f in floors)
+
+        sc.add(
+            Row(
+                f"(reference) DRF view + API-key auth, no other work @ {size:,}",
+                auth_floor.rps,
+                "req/s",
+                "info",
+                None,
+                floor=floor_rps,
+                floor_unit="req/s",
+                ratio=auth_floor.rps / floor_rps if floor_rps else None,
+                detail={"load": auth_floor.as_dict()},
+            )
+        )
+        for name, (path, status, n_queries, n_bytes) in measured.items():
+            case = f"{name} @ {size:,}"
+            if status != 200:
+                sc.add(
+                    Row(
+                        case,
+                        None,
+                        "req/s",
+                        "≥ 50 % of floor",
+                        False,
+                        detail={"status": status, "path": path},
+                    )
+                )
+                continue
+            res = results[name]
+            ratio = res.rps / floor_rps if floor_rps else float("nan")
+            sc.add(
+                Row(
+                    case,
+                    res.rps,
+                    "req/s",
+                    "≥ 50 % of floor",
+                    ratio >= TARGET_SHARE and res.errors == 0,
+                    floor=floor_rps,
+                    floor_unit="req/s",
+                    ratio=ratio,
+                    detail={
+                        "path": path,
+                        "queries": n_queries,
+                        "response_bytes": n_bytes,
+                        "load": res.as_dict(),
+                        "floors": [f.as_dict() for f in floors],
+                    },
+                )
+            )
+
+    sizes = sorted(ctx.read_chars)
+    for name, _ in ENDPOINTS:
+        counts = queries.get(name, {})
+        values = [counts.get(s) for s in sizes]
+        same = available.get(name) and len(set(values)) == 1
+        sc.add(
+            Row(
+                f"{name}: SQL queries per request at {', '.join(f'{s:,}' for s in sizes)}",
+                values[-1] if same else None,
+                "queries",
+                "identical across sizes",
+                bool(same),
+                detail={
+                    "by_size": dict(zip([str(s) for s in sizes], values, strict=True))
+                },
+            )
+        )
+        if not same:
+            sc.notes.append(
+                f"{name}: queries by size {values} (None: endpoint did not answer 200)."
+            )
+    for row in sc.rows:
+        if "response_bytes" in row.detail and row.case.endswith(f"@ {sizes[-1]:,}"):
+            sc.notes.append(
+                f"{row.case}: {row.detail['queries']} queries, {row.detail['response_bytes']:,} "
+                f"bytes per response, p50 {row.detail['load']['p50_ms']} ms."
+            )
+    sc.notes.extend(cpu_notes)
+    sc.notes.append(
+        f"Each figure: {seconds:g} s of load over 8 keep-alive connections; the floor is "
+        "the mean of two samples of the bare view taken before and after the endpoints "
+        "of that size. Query counts come from CaptureQueriesContext around one in-process "
+        "request (after a warm-up request) on the same PostgreSQL database."
+    )
+    return sc

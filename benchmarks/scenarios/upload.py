@@ -1,0 +1,335 @@
+"""Upload: validating and storing an 8 MB PNG and an 8 MB JPEG (POST visual-assets through
+gunicorn) against Pillow's own open + full load of the same bytes; the request's peak
+memory; a 100 MB body refused without being read whole.
+
+Targets: time <= 1.3 x the floor; peak memory <= 3 x the file size; 100 MB refused early.
+"""
+
+import io
+import json
+import select
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from .. import images, infra
+from ..load import Http
+from ..results import Row, Scenario
+
+TIME_TARGET = 1.3
+MEMORY_TARGET = 3.0
+HUNDRED_MB = 100 * 1024 * 1024
+
+
+def pillow_floor(data: bytes) -> float:
+    started = time.perf_counter()
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return time.perf_counter() - started
+
+
+def peak_memory(
+    ctx, path: str, body: bytes, ctype: str, warm: bytes, warm_type: str
+) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        body_file, warm_file = Path(tmp) / "body", Path(tmp) / "warm"
+        body_file.write_bytes(body)
+        warm_file.write_bytes(warm)
+        out = subprocess.run(
+            [
+                infra.PY,
+                "-m",
+                "benchmarks.upload_memory",
+                str(body_file),
+                ctype,
+                path,
+                ctx.key,
+                str(warm_file),
+                warm_type,
+            ],
+            cwd=infra.ROOT,
+            env=ctx.pg.child_env(),
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+    if out.returncode != 0:
+        raise RuntimeError(f"upload_memory failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def pillow_memory(data: bytes, suffix: str) -> int:
+    with tempfile.NamedTemporaryFile(suffix=suffix) as image_file:
+        image_file.write(data)
+        image_file.flush()
+        out = subprocess.run(
+            [infra.PY, "-m", "benchmarks.upload_memory", "pillow", image_file.name],
+            cwd=infra.ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+    return json.loads(out.stdout.strip().splitlines()[-1])["peak_bytes"]
+
+
+def refuse_hundred_mb(base: str, path: str, key: str) -> dict:
+    """Declare a 100 MB upload, stream it in 64 KiB chunks and stop at the first answer."""
+    host, port = base.replace("http://", "").split(":")
+    head, tail, ctype = images.multipart_head_tail(
+        {"category": "wardrobe", "asset_key": "huge", "label": "huge"},
+        "huge.png",
+        "image/png",
+    )
+    total = HUNDRED_MB
+    file_len = total - len(head) - len(tail)
+    request = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {key}\r\n"
+        f"Content-Type: {ctype}\r\nContent-Length: {total}\r\n\r\n"
+    ).encode() + head
+    chunk = b"\x89PNG\r\n\x1a\n" + b"\x00" * (64 * 1024 - 8)
+    sent = 0
+    started = time.perf_counter()
+    answer = b""
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(request)
+        sent_file = 0
+        while sent_file < file_len:
+            readable, _, _ = select.select([sock], [], [], 0)
+            if readable:
+                break
+            piece = chunk[: min(len(chunk), file_len - sent_file)]
+            try:
+                sock.sendall(piece)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sent_file += len(piece)
+        sent = len(request) + sent_file
+        sock.settimeout(30)
+        try:
+            while b"\r\n\r\n" not in answer:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                answer += data
+            # Read the rest of a short JSON body if it is there.
+            sock.settimeout(1)
+            while True:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                answer += data
+        except (TimeoutError, ConnectionResetError):
+            pass
+    elapsed = time.perf_counter() - started
+    status_line = answer.split(b"\r\n", 1)[0].decode("latin-1")
+    status = int(status_line.split()[1]) if status_line.startswith("HTTP/") else None
+    body = answer.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in answer else b""
+    return {
+        "status": status,
+        "bytes_sent": sent,
+        "seconds": elapsed,
+        "body": body[:300].decode("utf-8", "replace"),
+    }
+
+
+def run(ctx) -> Scenario:
+    from .. import seed
+
+    sc = Scenario(
+        "upload",
+        "Upload: 8 MB PNG and JPEG",
+        "gunicorn on PostgreSQL, local file storage",
+    )
+    uploader = seed.generation_character(ctx.account, "uploader")
+    path = f"/v1/characters/{uploader.slug}/visual-assets"
+    reps = 3 if ctx.quick else 5
+    http = Http(ctx.server.base, ctx.key)
+    warm_png = images.encode(images.photo(64, 64), "PNG")
+    warm_body, warm_type = images.multipart(
+        {"category": "wardrobe", "asset_key": "warm", "label": "warm-up"},
+        "warm.png",
+        warm_png,
+        "image/png",
+    )
+
+    for fmt, mime in (("PNG", "image/png"), ("JPEG", "image/jpeg")):
+        data = images.eight_mb(fmt)
+        with Image.open(io.BytesIO(data)) as probe:
+            width, height = probe.size
+        decoded = width * height * 4  # Pillow holds RGB in 4 bytes a pixel
+        ext = fmt.lower()
+        floors, figures, received, parsed = [], [], [], []
+        statuses = set()
+        ctx.server.wait_idle()
+        http.request("POST", path, body=warm_body, headers={"Content-Type": warm_type})
+        for i in range(reps):
+            body, ctype = images.multipart(
+                {
+                    "category": "wardrobe",
+                    "asset_key": f"{ext}-{i}",
+                    "label": f"8 MB {fmt} {i}",
+                },
+                f"photo.{ext}",
+                data,
+                mime,
+            )
+            ctx.server.wait_idle()
+            floors.append(pillow_floor(data))
+            status, response, seconds = http.request(
+                "POST", path, body=body, headers={"Content-Type": ctype}
+            )
+            statuses.add(status)
+            figures.append(seconds)
+            # The same body into the two sinks: receiving it, and receiving + parsing it.
+            ctx.server.wait_idle()
+            received.append(
+                http.request(
+                    "POST",
+                    "/bench/body-sink",
+                    body=body,
+                    headers={"Content-Type": ctype},
+                )[2]
+            )
+            ctx.server.wait_idle()
+            parsed.append(
+                http.request(
+                    "POST",
+                    "/bench/multipart-sink",
+                    body=body,
+                    headers={"Content-Type": ctype},
+                )[2]
+            )
+            if status != 201:
+                sc.notes.append(
+                    f"{fmt} upload answered {status}: {str(response)[:300]}"
+                )
+                break
+        floor = statistics.median(floors)
+        figure = statistics.median(figures)
+        ok = statuses == {201}
+        sc.add(
+            Row(
+                f"{fmt} {len(data) / 1e6:.1f} MB ({width}×{height}): request time",
+                figure * 1000,
+                "ms",
+                "≤ 1.3 × Pillow open + load",
+                ok and figure <= TIME_TARGET * floor,
+                floor=floor * 1000,
+                floor_unit="ms",
+                ratio=figure / floor,
+                detail={
+                    "requests_ms": [round(f * 1000, 1) for f in figures],
+                    "floor_ms": [round(f * 1000, 1) for f in floors],
+                    "statuses": sorted(statuses),
+                },
+            )
+        )
+        for what, samples in (
+            ("receiving the body through gunicorn (bench/body-sink)", received),
+            ("receiving + multipart parsing (bench/multipart-sink)", parsed),
+        ):
+            sc.add(
+                Row(
+                    f"{fmt}: (reference) {what}",
+                    statistics.median(samples) * 1000,
+                    "ms",
+                    "info",
+                    None,
+                    floor=floor * 1000,
+                    floor_unit="ms",
+                    ratio=statistics.median(samples) / floor,
+                )
+            )
+        body, ctype = images.multipart(
+            {
+                "category": "wardrobe",
+                "asset_key": f"{ext}-mem",
+                "label": f"8 MB {fmt} memory",
+            },
+            f"photo.{ext}",
+            data,
+            mime,
+        )
+        mem = peak_memory(ctx, path, body, ctype, warm_body, warm_type)
+        sc.add(
+            Row(
+                f"{fmt}: peak memory of the request",
+                mem["peak_bytes"] / 1e6,
+                "MB",
+                "≤ 3 × file size",
+                mem["status"] == 201 and mem["peak_bytes"] <= MEMORY_TARGET * len(data),
+                floor=len(data) / 1e6,
+                floor_unit="MB (file)",
+                ratio=mem["peak_bytes"] / len(data),
+                detail=mem,
+            )
+        )
+        pillow_peak = pillow_memory(data, f".{ext}")
+        sc.add(
+            Row(
+                f"{fmt}: (reference) Pillow's own open + load() of the file, peak memory",
+                pillow_peak / 1e6,
+                "MB",
+                "info",
+                None,
+                floor=len(data) / 1e6,
+                floor_unit="MB (file)",
+                ratio=pillow_peak / len(data),
+            )
+        )
+        sc.add(
+            Row(
+                f"{fmt}: (reference) the same request inside the WSGI app, no gunicorn",
+                mem["seconds"] * 1000,
+                "ms",
+                "info",
+                None,
+                floor=floor * 1000,
+                floor_unit="ms",
+                ratio=mem["seconds"] / floor,
+            )
+        )
+        sc.notes.append(
+            f"{fmt}: {width}×{height} px; decoded, Pillow holds {decoded / 1e6:.0f} MB "
+            f"({decoded / len(data):.1f} × the file) — the least a full-resolution decode needs."
+        )
+        if mem["status"] != 201:
+            sc.notes.append(
+                f"{fmt} memory run answered {mem['status']}: {mem['response']}"
+            )
+
+    refused = refuse_hundred_mb(ctx.server.base, path, ctx.key)
+    sc.add(
+        Row(
+            "100 MB body: bytes the client could send before the answer",
+            refused["bytes_sent"] / 1e6,
+            "MB",
+            "refused (4xx) before the whole body is read",
+            refused["status"] is not None
+            and 400 <= refused["status"] < 500
+            and refused["bytes_sent"] < HUNDRED_MB,
+            floor=HUNDRED_MB / 1e6,
+            floor_unit="MB (body)",
+            ratio=refused["bytes_sent"] / HUNDRED_MB,
+            detail=refused,
+        )
+    )
+    sc.notes.append(
+        f"100 MB body: answered {refused['status']} after {refused['seconds'] * 1000:.0f} ms: {refused['body'][:160]}"
+    )
+    sc.notes.append(
+        f"Request time: the client's round trip for the multipart POST over keep-alive "
+        f"loopback (body transfer, parsing, validation, hashing, storing, one INSERT), median "
+        f"of {reps}; floor: Image.open + load() of the same bytes in memory, median of {reps}, "
+        "each taken just before its request. Peak memory: a fresh process hands the request "
+        "to the WSGI app (body from a file, as gunicorn streams it) after a warm-up upload; "
+        "VmHWM after minus VmRSS before, with the peak mark reset in between."
+    )
+    http.close()
+    return sc
