@@ -25,8 +25,9 @@ PRODUCTION = {
     "LOREOS_BEHIND_TLS_PROXY": "1",
     "LOREOS_REQUIRE_HTTPS_ASSETS": "1",
 }
-# Whatever the test process runs with (a services-pass DATABASE_URL, DEBUG …) stays out.
-_DROP = {"DEBUG", "DJANGO_SETTINGS_MODULE", *PRODUCTION}
+# Whatever the test process runs with (a services-pass DATABASE_URL, DEBUG, the
+# DJANGO_ALLOW_ASYNC_UNSAFE that Playwright's browser tests set …) stays out.
+_DROP = {"DEBUG", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE", *PRODUCTION}
 
 
 def check_deploy(extra: dict) -> subprocess.CompletedProcess:
