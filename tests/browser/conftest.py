@@ -41,6 +41,39 @@ def _allow_orm_beside_playwrights_loop():
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+# pytest-playwright keeps one Playwright (and its event loop) for the whole session;
+# here it lives for this package only, so the loop is gone before other tests run.
+@pytest.fixture(scope="package")
+def playwright(_pw_api_request_contexts):
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    if _pw_api_request_contexts:
+        _pw_api_request_contexts.instrument(pw)
+    yield pw
+    pw.stop()
+
+
+@pytest.fixture(scope="package")
+def browser_type(playwright, browser_name):
+    return getattr(playwright, browser_name)
+
+
+@pytest.fixture(scope="package")
+def launch_browser(browser_type_launch_args, browser_type):
+    def launch(**kwargs):
+        return browser_type.launch(**{**browser_type_launch_args, **kwargs})
+
+    return launch
+
+
+@pytest.fixture(scope="package")
+def browser(launch_browser):
+    browser = launch_browser()
+    yield browser
+    browser.close()
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {
@@ -57,9 +90,9 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args):
-    return {**browser_context_args, "viewport": {"width": 1280, "height": 900}}
+@pytest.fixture(scope="package")
+def browser_context_args():
+    return {"viewport": {"width": 1280, "height": 900}}
 
 
 @pytest.fixture(autouse=True)
