@@ -42,11 +42,17 @@ def _wants_json(request) -> bool:
     )
 
 
+_FIXES = {
+    401: "Sign in at /accounts/login/.",
+    403: "Ask an admin to add your user to the curators group.",
+    404: "Check the link; you see only the accounts you are granted.",
+}
+
+
 def _refuse(request, status: int, title: str, message: str):
     if _wants_json(request):
-        return JsonResponse(
-            {"detail": {"code": title, "message": message}}, status=status
-        )
+        detail = {"code": title, "message": message, "fix": _FIXES[status]}
+        return JsonResponse({"detail": detail}, status=status)
     return render(
         request,
         "curate/error.html",

@@ -190,7 +190,9 @@ def test_bad_decision_bodies_are_422_in_the_error_envelope(curator_client, body)
 def test_decisions_need_a_curator(api, ready, account):
     generate_held(api, ready, categories=["prop"])
     (asset_id,) = held_asset_ids()
-    assert decide(Client(), [asset_id], "approve").status_code == 401
+    anonymous = decide(Client(), [asset_id], "approve")
+    assert anonymous.status_code == 401
+    assert set(anonymous.json()["detail"]) == {"code", "message", "fix"}
     outsider = client_for(make_user("olive", curator=False, accounts=[account]))
     assert decide(outsider, [asset_id], "approve").status_code == 403
     assert VisualAsset.objects.get(pk=asset_id).asset_status == "candidate"
