@@ -27,14 +27,15 @@ urlpatterns = [
     path("curate/", include("curate.urls")),
 ]
 
+
+
+def serve_media(request, path):
+    """Serve MEDIA_ROOT as it is now (read per request, so tests may move it)."""
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+
 if settings.LOREOS_SERVE_MEDIA:
-    urlpatterns += [
-        re_path(
-            r"^media/(?P<path>.*)$",
-            serve,
-            {"document_root": settings.MEDIA_ROOT},
-        )
-    ]
+    urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve_media)]
 
 # `make bench` only: the bare view its throughput figures are ratios to (benchmarks/).
 if os.environ.get("LOREOS_BENCH_FLOOR") == "1":

@@ -95,20 +95,6 @@ def browser_context_args():
     return {"viewport": {"width": 1280, "height": 900}}
 
 
-@pytest.fixture(autouse=True)
-def _media_served_from_the_test_root(_isolated_media, settings, monkeypatch):
-    """The /media/ route fixed its document root at import; point it at this test's."""
-    from django.views.static import serve
-
-    from loreos import urls
-
-    for pattern in urls.urlpatterns:
-        if getattr(pattern, "callback", None) is serve:
-            monkeypatch.setitem(
-                pattern.default_args, "document_root", settings.MEDIA_ROOT
-            )
-
-
 @pytest.fixture
 def shot():
     """Save a full-page screenshot to test-artifacts/<name>.png."""
