@@ -28,7 +28,6 @@ urlpatterns = [
 ]
 
 
-
 def serve_media(request, path):
     """Serve MEDIA_ROOT as it is now (read per request, so tests may move it)."""
     return serve(request, path, document_root=settings.MEDIA_ROOT)
