@@ -27,8 +27,6 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test.client import ClientHandler, RequestFactory
-from django.urls import get_resolver
-from django.views.static import serve
 from PIL import ExifTags, Image
 
 from characters.models import Character
@@ -224,15 +222,10 @@ def spool(settings, tmp_path):
 
 
 @pytest.fixture
-def media_served(monkeypatch):
-    """Serve /media/ from this test's MEDIA_ROOT (the URLconf bound it at import)."""
-    for pattern in get_resolver().url_patterns:
-        if getattr(pattern, "callback", None) is serve:
-            monkeypatch.setitem(
-                pattern.default_args, "document_root", str(django_settings.MEDIA_ROOT)
-            )
-            return
-    pytest.skip("this configuration does not serve media from the app")
+def media_served():
+    """Stored files are fetched back through the app's own /media/ route."""
+    if not django_settings.LOREOS_SERVE_MEDIA:
+        pytest.skip("this configuration serves media from elsewhere (S3)")
 
 
 def files_under(root) -> list[Path]:
