@@ -19,7 +19,7 @@ THRESHOLD_DEFAULTS = {
 def get_character(account: Account, slug: str, *, for_update=False) -> Character:
     rows = Character.objects.select_related("active_version", "account")
     if for_update:
-        rows = rows.select_for_update(of=("self",))
+        rows = rows.select_for_update(of=("self",), no_key=True)
     character = rows.filter(account=account, slug=slug).first()
     if character is None:
         raise not_found("character")
@@ -141,7 +141,7 @@ def session_open(*, character: Character) -> Session:
 
 def session_exit(*, session: Session) -> Session:
     with transaction.atomic():
-        locked = Session.objects.select_for_update().get(pk=session.pk)
+        locked = Session.objects.select_for_update(no_key=True).get(pk=session.pk)
         if locked.status == Session.Status.EXITED:
             return locked
         locked.status = Session.Status.EXITED
@@ -155,7 +155,7 @@ def session_exit(*, session: Session) -> Session:
 def append_event(session: Session, type_: str, data: dict) -> SessionEvent:
     """Append one event with the next seq; the session row lock orders writers."""
     with transaction.atomic():
-        locked = Session.objects.select_for_update().only("last_seq").get(pk=session.pk)
+        locked = Session.objects.select_for_update(no_key=True).only("last_seq").get(pk=session.pk)
         seq = locked.last_seq + 1
         Session.objects.filter(pk=session.pk).update(last_seq=seq)
         return SessionEvent.objects.create(session_id=session.pk, seq=seq, type=type_, data=data)
