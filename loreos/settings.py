@@ -264,6 +264,10 @@ LOREOS_UNITS_PER_IMAGE = env.int("LOREOS_UNITS_PER_IMAGE", default=1)
 LOREOS_MAX_BATCH_IMAGES = 8
 LOREOS_EVENTS_PAGE_LIMIT = env.int("LOREOS_EVENTS_PAGE_LIMIT", default=100)
 LOREOS_DEFAULT_PAGE_SIZE = env.int("LOREOS_DEFAULT_PAGE_SIZE", default=50)
+# visual-inventory lists this many newest assets per category (counts cover them all).
+LOREOS_INVENTORY_ASSETS_PER_CATEGORY = env.int(
+    "LOREOS_INVENTORY_ASSETS_PER_CATEGORY", default=20
+)
 
 # --- Logging: one JSON object a line, with the request id ---------------------------
 LOGGING = {

@@ -33,7 +33,7 @@ def test_r20_every_category_is_present_even_when_empty(api, character):
     data = body["data"]
     assert list(data["categories"]) == CATEGORIES
     for group in data["categories"].values():
-        assert group == {"counts": ZERO, "assets": []}
+        assert group == {"counts": ZERO, "assets": [], "more": False}
     assert data["counts"] == ZERO
     assert data["total"] == 0
     commands = [a["command"] for a in body["next_actions"]]
@@ -77,7 +77,7 @@ def test_r20_assets_grouped_with_counts_by_status(api, character):
         coat["id"],
     ]
     assert groups["place"]["counts"] == {**ZERO, "retired": 1}
-    assert groups["prop"] == {"counts": ZERO, "assets": []}
+    assert groups["prop"] == {"counts": ZERO, "assets": [], "more": False}
     assert data["counts"] == {"candidate": 1, "active": 2, "retired": 1, "rejected": 1}
     assert data["total"] == 5
     asset = groups["wardrobe"]["assets"][2]
@@ -117,8 +117,30 @@ def test_r20_inventory_costs_constant_queries(
             label="a",
             content=image_bytes(size=(8, 8)),
         )
-    # key, character, assets — whatever the number of assets
-    with django_assert_max_num_queries(3):
+    # key, character, counts, newest per category — whatever the number of assets
+    with django_assert_max_num_queries(4):
         data = _inventory(api)["data"]
     assert data["total"] == count
     assert sum(len(g["assets"]) for g in data["categories"].values()) == count
+
+
+def test_r20_inventory_lists_the_newest_per_category_and_counts_every_asset(
+    api, character, settings, django_assert_max_num_queries
+):
+    """Bounded response at any size: counts cover all, `more` says the list is cut."""
+    from tests.generation_fixtures import upload_identity
+    from visuals.models import VisualAsset
+
+    settings.LOREOS_INVENTORY_ASSETS_PER_CATEGORY = 2
+    identity = VisualAsset.objects.get(pk=upload_identity(api)["id"])
+    for n in range(5):
+        identity.pk = None
+        identity.id = None
+        identity.category, identity.asset_key, identity.asset_status = "prop", f"p{n}", "candidate"
+        identity.save()
+    with django_assert_max_num_queries(4):
+        data = api.get("/v1/characters/mira/visual-inventory").json()["data"]
+    prop = data["categories"]["prop"]
+    assert prop["counts"]["candidate"] == 5 and len(prop["assets"]) == 2 and prop["more"] is True
+    assert [a["asset_key"] for a in prop["assets"]] == ["p4", "p3"]
+    assert data["categories"]["identity"]["more"] is False and data["total"] == 6

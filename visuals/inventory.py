@@ -1,9 +1,15 @@
-"""The visual inventory: every asset of a character grouped by category, with counts.
+"""The visual inventory: a character's assets grouped by category, with counts by status.
 
-One query for the assets whatever their number; the groups and counts are built from
-those rows, so every category appears (identity first, then the inventory categories in
-the contract's order), empty or not.
+Two queries whatever the number of assets: one aggregate for the counts, one for the
+newest assets of each category (a window function ranks them per category). A group
+lists at most LOREOS_INVENTORY_ASSETS_PER_CATEGORY assets; its `more` flag says when
+there are others, listed by GET …/visual-assets?category=… . Every category appears
+(identity first, then the inventory categories in the contract's order), empty or not.
 """
+
+from django.conf import settings
+from django.db.models import Count, F, Window
+from django.db.models.functions import RowNumber
 
 from characters.models import Character
 
@@ -18,20 +24,39 @@ def _counts() -> dict:
 
 
 def inventory(character: Character) -> dict:
-    """``{"categories": {category: {"counts", "assets"}}, "counts": {...}, "total"}``.
+    """``{"categories": {category: {"counts", "assets", "more"}}, "counts", "total"}``.
 
     Assets inside a group are newest first; ``counts`` are by asset_status.
     """
-    groups = {c.value: {"counts": _counts(), "assets": []} for c in Category}
+    limit = settings.LOREOS_INVENTORY_ASSETS_PER_CATEGORY
+    groups = {c.value: {"counts": _counts(), "assets": [], "more": False} for c in Category}
     totals = _counts()
-    rows = VisualAsset.objects.filter(character=character).order_by(
-        "-created_at", "-id"
+    counted = (
+        VisualAsset.objects.filter(character=character)
+        .values("category", "asset_status")
+        .annotate(n=Count("id"))
+        .order_by()
     )
-    for asset in rows:
-        group = groups.setdefault(asset.category, {"counts": _counts(), "assets": []})
-        group["assets"].append(asset)
-        group["counts"][asset.asset_status] = (
-            group["counts"].get(asset.asset_status, 0) + 1
+    for row in counted:
+        group = groups.setdefault(
+            row["category"], {"counts": _counts(), "assets": [], "more": False}
         )
-        totals[asset.asset_status] = totals.get(asset.asset_status, 0) + 1
+        group["counts"][row["asset_status"]] = row["n"]
+        totals[row["asset_status"]] = totals.get(row["asset_status"], 0) + row["n"]
+    newest = (
+        VisualAsset.objects.filter(character=character)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("category")],
+                order_by=[F("created_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank__lte=limit)
+        .order_by("category", "-created_at", "-id")
+    )
+    for asset in newest:
+        groups[asset.category]["assets"].append(asset)
+    for group in groups.values():
+        group["more"] = sum(group["counts"].values()) > len(group["assets"])
     return {"categories": groups, "counts": totals, "total": sum(totals.values())}
