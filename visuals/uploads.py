@@ -170,11 +170,13 @@ def _jpeg_end(data: bytes) -> int | None:
     return None
 
 
-def _png_end(data: bytes) -> int | None:
-    i, n = 8, len(data)
-    while i + 8 <= n:
-        length = int.from_bytes(data[i : i + 4], "big")
-        kind = data[i + 4 : i + 8]
+def _png_end(upload, size: int) -> int | None:
+    """Walk the chunk headers with seeks: no chunk data is read into memory."""
+    i = 8
+    while i + 8 <= size:
+        upload.seek(i)
+        header = upload.read(8)
+        length, kind = int.from_bytes(header[:4], "big"), header[4:8]
         i += 12 + length
         if kind == b"IEND":
             return i
@@ -182,18 +184,25 @@ def _png_end(data: bytes) -> int | None:
 
 
 def _has_trailing_bytes(upload, fmt: str) -> bool:
-    """Whether the file goes on past the end of the image it holds."""
-    upload.seek(0)
-    data = upload.read()
-    upload.seek(0)
-    if fmt == "JPEG":
-        end = _jpeg_end(data)
-    elif fmt == "PNG":
-        end = _png_end(data)
-    else:  # WEBP: one RIFF container, its size in the header (chunks pad to even)
-        size = int.from_bytes(data[4:8], "little")
-        end = 8 + size + (size & 1)
-    return end is None or end < len(data)
+    """Whether the file goes on past the end of the image it holds.
+
+    PNG and WebP are answered from their chunk headers alone; a JPEG's end is only
+    found by scanning its entropy-coded data, so that one is read.
+    """
+    size = upload.size
+    try:
+        if fmt == "JPEG":
+            upload.seek(0)
+            end = _jpeg_end(upload.read())
+        elif fmt == "PNG":
+            end = _png_end(upload, size)
+        else:  # WEBP: one RIFF container, its size in the header (chunks pad to even)
+            upload.seek(4)
+            riff = int.from_bytes(upload.read(4), "little")
+            end = 8 + riff + (riff & 1)
+    finally:
+        upload.seek(0)
+    return end is None or end < size
 
 
 def _reencode(image: Image.Image, fmt: str) -> bytes:
