@@ -60,3 +60,12 @@ def test_events_page_costs_constant_queries(api, session_id, django_assert_max_n
         append_event(session, "test.tick", {"n": n})
     with django_assert_max_num_queries(4):
         assert api.get(f"/v1/sessions/{session_id}/events?since=0").status_code == 200
+
+
+def test_event_dicts_match_the_event_serializer(api, session_id):
+    from characters.models import SessionEvent
+    from characters.serializers import EventSerializer
+    from characters.views import event_dict
+
+    event = SessionEvent.objects.filter(session_id=session_id).first()
+    assert event_dict(event) == EventSerializer(event).data
