@@ -169,6 +169,7 @@ def test_r38_r41_a_send_the_broker_refuses_is_inline_unspent_and_the_rest_land(a
     assert (data["requested"], data["queued"]) == (4, 2)
     failed = [e for e in data["batch"] if e["request_id"] is None]
     assert len(failed) == 2 and all(set(e) == {"category", "request_id", "error"} and e["error"] for e in failed)
+    assert sent["n"] == 3  # after the first refusal, the last item is not tried
     assert UsageRecord.objects.count() == 2  # refused items are not spent
     assert ImageRequest.objects.count() == 2
     assert all(r.request_status == "queued" for r in ImageRequest.objects.all())

@@ -187,7 +187,8 @@ def create_inventory_batch(
     """Queue categories × count_per_category inventory images, metered as one preflight.
 
     An item the broker refuses comes back with request None and an error; its row is
-    removed and its unit refunded, and the other items are unaffected.
+    removed and its unit refunded, and the items already sent are unaffected. After a
+    refusal the remaining items are not sent (they come back the same way).
     """
     check_batch_size(categories, count_per_category)
     check_generation_preconditions(character=character, session=session)
@@ -210,10 +211,13 @@ def create_inventory_batch(
         ],
         actor,
     )
-    items = []
+    items, refused = [], None
     for row in rows:
-        error = _send(row)
+        # Once the broker refused a send, the rest are not tried: a broker that drops
+        # packets would make each try wait, and the request would outlive its timeout.
+        error = refused or _send(row)
         if error:
+            refused = refused or f"{error} (later items not sent)"
             _withdraw(row)
             items.append(BatchItem(row.category, None, error))
         else:
