@@ -197,6 +197,7 @@ def test_storage_failing_while_a_generation_stores_its_image(
     else:
         disk_full_mid_write(monkeypatch, only="generated/")
     report = assert_failed_and_kept(api, ready, probe(api, ready), ["OSError"])
+    assert report["failure_reason"].startswith("the generated image could not be stored")
     assert media_files(settings, "generated/") == before  # no partial image left
     assert not VisualAsset.objects.filter(image_request_id=report["probe_id"]).exists()
 

@@ -66,9 +66,16 @@ def run(request_id) -> str | None:
         return ImageRequest.Status.FAILED
 
 
+class StorageFailed(Exception):
+    """Storing the generated image failed (the storage, not the backend)."""
+
+
 def _unexpected_reason(exc: Exception) -> str:
     from celery.exceptions import SoftTimeLimitExceeded
 
+    if isinstance(exc, StorageFailed):
+        cause = exc.__cause__
+        return f"the generated image could not be stored ({type(cause).__name__}: {cause})"[:500]
     if isinstance(exc, SoftTimeLimitExceeded):
         return "generation exceeded the worker's time limit"
     return f"internal error while generating ({type(exc).__name__}); see the worker log"
@@ -165,7 +172,10 @@ def _settle(
             status = ImageRequest.Status.FAILED
             reason = f"the backend returned an unreadable image ({exc})"
     if output is not None:
-        attempt.stored = outputs.store(image_request, output)
+        try:
+            attempt.stored = outputs.store(image_request, output)
+        except Exception as exc:
+            raise StorageFailed(exc) from exc
         image_request.image.name = attempt.stored
         url = absolute_url(image_request.image)
         servable = is_fetchable(url)
