@@ -1,6 +1,7 @@
 """Prepare the embedded default for a benchmark, in its own process (its own settings):
 `python -m benchmarks.embedded` with LOREOS_VAR_DIR set migrates the SQLite database
-there, seeds an account, a key and a character ready to generate, and prints them as JSON.
+there, seeds an account, a key and a character ready to generate, and prints them as
+JSON.
 """
 
 import json

@@ -6,14 +6,16 @@ import uuid
 import numpy as np
 from PIL import Image
 
-# Sizes chosen so the files land just under 8 MB with this content (checked at run time).
+# Sizes chosen so the files land just under 8 MB with this content (checked at run
+# time).
 PNG_SIZE = (2350, 1760)  # ≈ 1.94 bytes per pixel: a smooth scene with sensor-like noise
 JPEG_SIZE = (5340, 4000)  # ≈ 0.37 bytes per pixel at quality 95: a ~21 MP camera photo
 TARGET_BYTES = 8_000_000
 
 
 def photo(width: int, height: int, *, seed: int = 8, noise: float = 6.0) -> Image.Image:
-    """Smooth colour fields (a bicubic blow-up of a tiny random image) plus Gaussian noise."""
+    """Smooth colour fields (a bicubic blow-up of a tiny random image) plus Gaussian
+    noise."""
     rng = np.random.default_rng(seed)
     base = Image.fromarray(rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)).resize(
         (width, height), Image.Resampling.BICUBIC
@@ -48,11 +50,15 @@ def multipart(
     parts = []
     for name, value in fields.items():
         parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            (
+                f"--{boundary}\r\n"
+                f'Content-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+            ).encode()
         )
     parts.append(
         (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{file_name}"\r\n'
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="file"; filename="{file_name}"\r\n'
             f"Content-Type: {content_type}\r\n\r\n"
         ).encode()
     )
@@ -64,7 +70,7 @@ def multipart(
 def multipart_head_tail(
     fields: dict, file_name: str, content_type: str
 ) -> tuple[bytes, bytes, str]:
-    """The bytes before and after the file content of a multipart body (for streaming)."""
+    """The bytes before and after the file part's content (to stream a body)."""
     marker = b"\x00MARK\x00"
     body, ctype = multipart(fields, file_name, marker, content_type)
     head, tail = body.split(marker)

@@ -294,7 +294,8 @@ class CeleryWorker:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(
-                    f"celery worker exited with {self.proc.returncode}: {_tail(self.log)}"
+                    f"celery worker exited with {self.proc.returncode}: "
+                    f"{_tail(self.log)}"
                 )
             if ready.exists():
                 break

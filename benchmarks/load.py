@@ -1,5 +1,6 @@
-"""Load generation: wrk when installed (C, cheap on a shared 2-core machine), otherwise a
-small Python client (threads + http.client keep-alive). Both run for a bounded time."""
+"""Load generation: wrk when installed (C, cheap on a shared 2-core machine),
+otherwise a small Python client (threads + http.client keep-alive). Both run for a
+bounded time."""
 
 import http.client
 import json
@@ -21,7 +22,8 @@ done = function(summary, latency, requests)
     '{"requests": %d, "duration_us": %d, "errors": %d, "status_errors": %d, '
     .. '"p50_us": %d, "p95_us": %d, "p99_us": %d, "mean_us": %f}\\n',
     summary.requests, summary.duration, errors, summary.errors.status,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.mean))
+    latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    latency.mean))
 end
 """
 
@@ -143,7 +145,7 @@ def _python(url, headers, seconds, connections) -> LoadResult:
 def hammer(
     url: str, *, headers: dict | None = None, seconds: float = 3, connections: int = 8
 ) -> LoadResult:
-    """GET `url` as fast as `connections` keep-alive connections allow, for `seconds`."""
+    """GET `url` as fast as `connections` keep-alive connections allow, for a while."""
     headers = headers or {}
     if tool() == "wrk":
         return _wrk(url, headers, max(1, round(seconds)), connections)

@@ -1,5 +1,5 @@
-"""`make bench`: create a scratch PostgreSQL database, seed it, start gunicorn (and Celery
-workers where a scenario needs them), run every scenario, write RESULTS.md and
+"""`make bench`: create a scratch PostgreSQL database, seed it, start gunicorn (and
+Celery workers where a scenario needs them), run every scenario, write RESULTS.md and
 results.json, then stop everything it started and drop the database.
 
     .venv/bin/python -m benchmarks.run                 # every scenario (~8 min)
@@ -15,6 +15,7 @@ import importlib
 import os
 import random
 import sys
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -88,7 +89,16 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--keep", action="store_true", help="keep the scratch database and var dir"
     )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="only rewrite RESULTS.md from results.json (after editing FINDINGS.md)",
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        out = Path(args.output)
+        results.rerender(md=out / "RESULTS.md", js=out / "results.json")
+        return 0
     wanted = (
         SCENARIOS
         if not args.only
@@ -110,11 +120,12 @@ def main(argv=None) -> int:
     started_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
     machine = infra.machine_info()
     var_dir = infra.new_var_dir("pg")
-    logs = var_dir / "logs"
-    logs.mkdir()
+    # Logs outlive the run (a few MB at most): the place to look when a figure is odd.
+    logs = Path(tempfile.mkdtemp(prefix="loreos-bench-logs-"))
     ctx = Context(pg=infra.services_config(var_dir), logs=logs, quick=args.quick)
     print(
-        f"benchmarks: scratch database {infra.DB_NAME}, files and logs under {var_dir}",
+        f"benchmarks: scratch database {infra.DB_NAME}, files under {var_dir}, "
+        f"logs under {logs}",
         flush=True,
     )
     infra.create_database()
@@ -162,7 +173,10 @@ def main(argv=None) -> int:
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     results.write(done, machine, meta, md=out / "RESULTS.md", js=out / "results.json")
-    print(f"wrote {out / 'RESULTS.md'} ({meta['seconds']:.0f} s)", flush=True)
+    print(
+        f"wrote {out / 'RESULTS.md'} ({meta['seconds']:.0f} s); logs in {logs}",
+        flush=True,
+    )
     return 0
 
 

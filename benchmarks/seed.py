@@ -90,7 +90,7 @@ def character(account, slug: str):
 
 
 def identity_asset(char, *, data: bytes | None = None, name: str = "obama-1.jpg"):
-    """An active identity asset whose file really exists in storage (the engine reads it)."""
+    """An active identity asset whose file exists in storage (the engine reads it)."""
     from visuals.models import VisualAsset
 
     data = data if data is not None else (FACES / name).read_bytes()
@@ -117,7 +117,7 @@ def identity_asset(char, *, data: bytes | None = None, name: str = "obama-1.jpg"
 
 
 def generation_character(account, slug: str) -> Seeded:
-    """A character ready to generate: anchors, images on, a real identity photo, a session."""
+    """A character ready to generate: anchors, images on, an identity, a session."""
     from characters import services
 
     char = character(account, slug)
@@ -127,7 +127,7 @@ def generation_character(account, slug: str) -> Seeded:
 
 
 def _spread_created_at(table: str, character_id) -> None:
-    """Distinct creation times over 30 days (bulk_create stamps one `now` on every row)."""
+    """Spread creation times over 30 days (bulk_create stamps one `now` on all rows)."""
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
@@ -139,18 +139,21 @@ def _spread_created_at(table: str, character_id) -> None:
 
 
 def events(session, count: int, *, start_seq: int = 0) -> None:
-    """Append `count` image.ready events to a session (one SQL statement on PostgreSQL)."""
+    """Append `count` image.ready events to a session (one SQL statement on PostgreSQL:
+    a million rows take seconds)."""
     from characters.models import Session, SessionEvent
 
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
                 """
-                INSERT INTO characters_sessionevent (session_id, seq, type, data, created_at)
+                INSERT INTO characters_sessionevent
+                    (session_id, seq, type, data, created_at)
                 SELECT %s, s, 'image.ready',
                        jsonb_build_object(
                            'probe_id', md5(s::text)::uuid,
-                           'image_url', 'http://bench.invalid/generated/' || s || '.png',
+                           'image_url',
+                           'http://bench.invalid/generated/' || s || '.png',
                            'servable', true),
                        now() - (%s - s) * interval '1 second'
                 FROM generate_series(%s, %s) AS s

@@ -1,5 +1,7 @@
 """Peak memory of one upload request, measured in a fresh process:
-`python -m benchmarks.upload_memory BODY_FILE CONTENT_TYPE PATH KEY WARMUP_BODY WARMUP_TYPE`.
+
+    python -m benchmarks.upload_memory BODY_FILE CONTENT_TYPE PATH KEY \\
+        WARMUP_BODY WARMUP_TYPE
 
 The request is handed to the project's WSGI application exactly as gunicorn would hand
 it (the body read from a file), after a warm-up request with a small image has imported

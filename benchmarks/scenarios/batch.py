@@ -83,13 +83,16 @@ def run(ctx) -> Scenario:
                 loads = worker.per_process("models")
                 tasks = worker.per_process("tasks")
             sc.notes.append(
-                f"{label}, {workers} worker process(es): {walls[workers]['seconds']:.2f} s, "
-                f"states {walls[workers]['states']}; images per process {sorted(tasks.values())}, "
+                f"{label}, {workers} worker process(es): "
+                f"{walls[workers]['seconds']:.2f} s, "
+                f"states {walls[workers]['states']}; images per process "
+                f"{sorted(tasks.values())}, "
                 f"dlib model loads per process {sorted(loads.values()) or [0]}."
             )
             if any(count > 1 for count in loads.values()):
                 sc.notes.append(
-                    f"{label}: a worker process loaded the models more than once: {loads}."
+                    f"{label}: a worker process loaded the models more than once: "
+                    f"{loads}."
                 )
         speedup = walls[1]["seconds"] / walls[2]["seconds"]
         sc.add(
@@ -108,8 +111,11 @@ def run(ctx) -> Scenario:
             )
         )
     sc.notes.append(
-        "Ratio = wall(1 worker) / wall(2 workers): the speed-up. Wall time runs from the POST "
-        "until inventory/generations reports every item ready, failed or blocked (polled every "
-        "50 ms). Before each timed batch, a warm-up batch gives every worker process one image."
+        "Ratio = wall(1 worker) / wall(2 workers): the speed-up. Wall time runs from "
+        "the POST "
+        "until inventory/generations reports every item ready, failed or blocked "
+        "(polled every "
+        "50 ms). Before each timed batch, a warm-up batch gives every worker process "
+        "one image."
     )
     return sc

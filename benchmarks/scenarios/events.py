@@ -1,6 +1,6 @@
-"""Event log: GET /v1/sessions/{id}/events?since=N with 1,000 and 1,000,000 events in the
-session. Target: latency(1,000,000) / latency(1,000) <= 1.5, read from the middle of the
-log and from its tail (the usual poll)."""
+"""Event log: GET /v1/sessions/{id}/events?since=N with 1,000 and 1,000,000 events in
+the session. Target: latency(1,000,000) / latency(1,000) <= 1.5, read from the middle
+of the log and from its tail (the usual poll)."""
 
 import statistics
 
@@ -104,7 +104,9 @@ def run(ctx) -> Scenario:
             f"{where}: PostgreSQL plan at 1,000,000 events: {details['large']['plan']}."
         )
     sc.notes.append(
-        f"Latency: one keep-alive connection, {rounds} rounds of {seconds:g} s per size taken "
-        "alternately; the figure is the median of the rounds' p50. Pages hold up to 100 events."
+        f"Latency: one keep-alive connection, {rounds} rounds of {seconds:g} s per "
+        "size taken "
+        "alternately; the figure is the median of the rounds' p50. Pages hold up to "
+        "100 events."
     )
     return sc

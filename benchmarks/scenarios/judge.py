@@ -1,6 +1,6 @@
-"""Consistency judge: time per judged image (visuals.engine.judge.judge, identity portrait
-already read) against dlib's raw detect + 5-point shape + 128-d encode of the same image,
-models loaded once. Target: <= 1.2 x. Runs in-process (no server involved)."""
+"""Consistency judge: time per judged image (visuals.engine.judge.judge, identity
+portrait already read) against dlib's raw detect + 5-point shape + 128-d encode of the
+same image, models loaded once. Target: <= 1.2 x. Runs in-process (no server)."""
 
 import io
 import statistics
@@ -144,8 +144,10 @@ def run(ctx) -> Scenario:
         )
         sc.notes.append(
             f"Cold start (first portrait read, loading the detector, shape model and "
-            f"encoder): {cold * 1000:.0f} ms, paid once per process. The identity portrait's "
-            "encoding is cached by sha256, so a judged image costs one detect + one encode."
+            f"encoder): {cold * 1000:.0f} ms, paid once per process. The identity "
+            "portrait's "
+            "encoding is cached by sha256, so a judged image costs one detect + one "
+            "encode."
         )
     finally:
         faces._Models.__init__ = original

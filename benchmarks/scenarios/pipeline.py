@@ -86,7 +86,9 @@ def _breakdown(runs: list[dict], stages: list[dict]) -> dict:
         inner = {k: v for k, v in steps.items() if not k.startswith("_") and k != "run"}
         row = {
             "POST": r["post_s"] * 1000,
-            "broker to worker (from the POST's answer)": (steps["_start"] - r["posted_at"])
+            "broker to worker (from the POST's answer)": (
+                steps["_start"] - r["posted_at"]
+            )
             * 1000,
             **inner,
             "rest of run()": steps["run"] - sum(inner.values()),
@@ -145,21 +147,27 @@ def run(ctx) -> Scenario:
         for r in runs:
             if r["status"] != "succeeded":
                 sc.notes.append(
-                    f"{label}: probe {r['probe_id']} {r['status']}: {r['failure_reason']}"
+                    f"{label}: probe {r['probe_id']} {r['status']}: "
+                    f"{r['failure_reason']}"
                 )
         breakdown = _breakdown(runs, stages)
         sc.rows[-1].detail["breakdown_ms"] = breakdown
         parts = ", ".join(f"{name} {ms:.0f}" for name, ms in breakdown.items())
         sc.notes.append(
-            f"{label}: median end to end {statistics.median(r['seconds'] for r in runs) * 1000:.0f} ms "
+            f"{label}: median end to end "
+            f"{statistics.median(r['seconds'] for r in runs) * 1000:.0f} ms "
             f"= {parts} (ms). Verdicts: {sorted({r['verdict'] for r in runs})}."
         )
     sc.notes.append(
-        "Every timed probe draws a new image, as a real generator does: the compositor is "
+        "Every timed probe draws a new image, as a real generator does: the compositor "
+        "is "
         "deterministic (the same probe of an unchanged character gives the same bytes, "
-        "whose face the judge has cached), so each run uses another probe type; the slow "
-        "fake backend changes a pixel of every picture. Every probe is a selfie kind, so "
-        "the judge detects and encodes the face of every output. The worker is warmed by "
+        "whose face the judge has cached), so each run uses another probe type; the "
+        "slow "
+        "fake backend changes a pixel of every picture. Every probe is a selfie kind, "
+        "so "
+        "the judge detects and encodes the face of every output. The worker is warmed "
+        "by "
         "one probe first."
     )
     return sc

@@ -1,5 +1,6 @@
-"""Read endpoints: requests per second at 10, 1,000 and 10,000 assets/generations against
-the bare floor view in the same gunicorn; SQL queries per request counted in-process.
+"""Read endpoints: requests per second at 10, 1,000 and 10,000 assets/generations
+against the bare floor view in the same gunicorn; SQL queries per request counted
+in-process.
 
 Target: >= 50 % of the floor's throughput at every size; queries per request identical
 across sizes.
@@ -25,7 +26,7 @@ ENDPOINTS = [
 
 
 def count_queries(path: str, key: str) -> tuple[int, int, int]:
-    """(status, SQL queries, response bytes) of one GET, run in-process after a warm-up."""
+    """(status, SQL queries, response bytes) of one in-process GET, after a warm-up."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -167,7 +168,8 @@ def run(ctx) -> Scenario:
         same = available.get(name) and len(set(values)) == 1
         sc.add(
             Row(
-                f"{name}: SQL queries per request at {', '.join(f'{s:,}' for s in sizes)}",
+                f"{name}: SQL queries per request at "
+                f"{', '.join(f'{s:,}' for s in sizes)}",
                 values[-1] if same else None,
                 "queries",
                 "identical across sizes",
@@ -184,14 +186,17 @@ def run(ctx) -> Scenario:
     for row in sc.rows:
         if "response_bytes" in row.detail and row.case.endswith(f"@ {sizes[-1]:,}"):
             sc.notes.append(
-                f"{row.case}: {row.detail['queries']} queries, {row.detail['response_bytes']:,} "
+                f"{row.case}: {row.detail['queries']} queries, "
+                f"{row.detail['response_bytes']:,} "
                 f"bytes per response, p50 {row.detail['load']['p50_ms']} ms."
             )
     sc.notes.extend(cpu_notes)
     sc.notes.append(
-        f"Each figure: {seconds:g} s of load over 8 keep-alive connections; the floor is "
+        f"Each figure: {seconds:g} s of load over 8 keep-alive connections; the floor "
+        "is "
         "the mean of two samples of the bare view taken before and after the endpoints "
-        "of that size. Query counts come from CaptureQueriesContext around one in-process "
+        "of that size. Query counts come from CaptureQueriesContext around one "
+        "in-process "
         "request (after a warm-up request) on the same PostgreSQL database."
     )
     return sc

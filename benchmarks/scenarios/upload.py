@@ -1,8 +1,9 @@
-"""Upload: validating and storing an 8 MB PNG and an 8 MB JPEG (POST visual-assets through
-gunicorn) against Pillow's own open + full load of the same bytes; the request's peak
-memory; a 100 MB body refused without being read whole.
+"""Upload: validating and storing an 8 MB PNG and an 8 MB JPEG (POST visual-assets
+through gunicorn) against Pillow's own open + full load of the same bytes; the
+request's peak memory; a 100 MB body refused without being read whole.
 
-Targets: time <= 1.3 x the floor; peak memory <= 3 x the file size; 100 MB refused early.
+Targets: time <= 1.3 x the floor; peak memory <= 3 x the file size; 100 MB refused
+early.
 """
 
 import io
@@ -79,7 +80,7 @@ def pillow_memory(data: bytes, suffix: str) -> int:
 
 
 def refuse_hundred_mb(base: str, path: str, key: str) -> dict:
-    """Declare a 100 MB upload, stream it in 64 KiB chunks and stop at the first answer."""
+    """Declare a 100 MB upload, stream it in 64 KiB chunks, stop at the first answer."""
     host, port = base.replace("http://", "").split(":")
     head, tail, ctype = images.multipart_head_tail(
         {"category": "wardrobe", "asset_key": "huge", "label": "huge"},
@@ -89,7 +90,8 @@ def refuse_hundred_mb(base: str, path: str, key: str) -> dict:
     total = HUNDRED_MB
     file_len = total - len(head) - len(tail)
     request = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {key}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer "
+        f"{key}\r\n"
         f"Content-Type: {ctype}\r\nContent-Length: {total}\r\n\r\n"
     ).encode() + head
     chunk = b"\x89PNG\r\n\x1a\n" + b"\x00" * (64 * 1024 - 8)
@@ -186,7 +188,7 @@ def run(ctx) -> Scenario:
             )
             statuses.add(status)
             figures.append(seconds)
-            # The same body into the two sinks: receiving it, and receiving + parsing it.
+            # The same body into the two sinks: receiving it; receiving + parsing it.
             ctx.server.wait_idle()
             received.append(
                 http.request(
@@ -273,7 +275,8 @@ def run(ctx) -> Scenario:
         pillow_peak = pillow_memory(data, f".{ext}")
         sc.add(
             Row(
-                f"{fmt}: (reference) Pillow's own open + load() of the file, peak memory",
+                f"{fmt}: (reference) Pillow's own open + load() of the file, peak "
+                "memory",
                 pillow_peak / 1e6,
                 "MB",
                 "info",
@@ -297,7 +300,8 @@ def run(ctx) -> Scenario:
         )
         sc.notes.append(
             f"{fmt}: {width}×{height} px; decoded, Pillow holds {decoded / 1e6:.0f} MB "
-            f"({decoded / len(data):.1f} × the file) — the least a full-resolution decode needs."
+            f"({decoded / len(data):.1f} × the file) — the least a full-resolution "
+            "decode needs."
         )
         if mem["status"] != 201:
             sc.notes.append(
@@ -321,14 +325,19 @@ def run(ctx) -> Scenario:
         )
     )
     sc.notes.append(
-        f"100 MB body: answered {refused['status']} after {refused['seconds'] * 1000:.0f} ms: {refused['body'][:160]}"
+        f"100 MB body: answered {refused['status']} after "
+        f"{refused['seconds'] * 1000:.0f} ms: {refused['body'][:160]}"
     )
     sc.notes.append(
         f"Request time: the client's round trip for the multipart POST over keep-alive "
-        f"loopback (body transfer, parsing, validation, hashing, storing, one INSERT), median "
-        f"of {reps}; floor: Image.open + load() of the same bytes in memory, median of {reps}, "
-        "each taken just before its request. Peak memory: a fresh process hands the request "
-        "to the WSGI app (body from a file, as gunicorn streams it) after a warm-up upload; "
+        "loopback (body transfer, parsing, validation, hashing, storing, one INSERT), "
+        "median "
+        f"of {reps}; floor: Image.open + load() of the same bytes in memory, median of "
+        f"{reps}, "
+        "each taken just before its request. Peak memory: a fresh process hands the "
+        "request "
+        "to the WSGI app (body from a file, as gunicorn streams it) after a warm-up "
+        "upload; "
         "VmHWM after minus VmRSS before, with the peak mark reset in between."
     )
     http.close()
