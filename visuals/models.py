@@ -86,6 +86,7 @@ class VisualAsset(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["character", "category", "asset_status"]),
+            models.Index(fields=["character", "category", "-created_at"]),
             models.Index(fields=["character", "-created_at"]),
         ]
 

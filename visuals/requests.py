@@ -113,17 +113,20 @@ def _withdraw(image_request: ImageRequest) -> None:
 
 def _create(character, session, requests_kwargs, actor) -> list[ImageRequest]:
     with transaction.atomic():
-        rows = [
-            ImageRequest.objects.create(
-                character=character,
-                session=session,
-                version_id=character.active_version_id,
-                request_status=ImageRequest.Status.QUEUED,
-                created_by=actor,
-                **kwargs,
-            )
-            for kwargs in requests_kwargs
-        ]
+        # One INSERT for the whole batch (ids are UUIDs made here, so none come back).
+        rows = ImageRequest.objects.bulk_create(
+            [
+                ImageRequest(
+                    character=character,
+                    session=session,
+                    version_id=character.active_version_id,
+                    request_status=ImageRequest.Status.QUEUED,
+                    created_by=actor,
+                    **kwargs,
+                )
+                for kwargs in requests_kwargs
+            ]
+        )
         budgets.reserve(character=character, image_requests=rows)
     return rows
 
