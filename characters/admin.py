@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from loreos.admin_readonly import ReadOnlyAdminMixin
 from loreos.api.ids import is_uuid
 
 from . import services
@@ -515,7 +516,7 @@ def _attach_portraits(characters):
 
 
 @admin.register(CharacterVersion)
-class CharacterVersionAdmin(admin.ModelAdmin):
+class CharacterVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Versions are immutable: view them, or start a new version from their anchors."""
 
     list_display = ["character", "number", "anchors", "is_active", "created_at"]
@@ -532,15 +533,6 @@ class CharacterVersionAdmin(admin.ModelAdmin):
         "created_at",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="identity_anchors")
     def anchors(self, version):
@@ -612,7 +604,7 @@ class SessionAdmin(admin.ModelAdmin):
 
 
 @admin.register(SessionEvent)
-class SessionEventAdmin(admin.ModelAdmin):
+class SessionEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["session", "seq", "type", "created_at"]
     list_filter = ["type"]
     search_fields = ["session__id", "type"]
@@ -620,30 +612,12 @@ class SessionEventAdmin(admin.ModelAdmin):
     readonly_fields = ["session", "seq", "type", "data", "created_at"]
     show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(UsageRecord)
-class UsageRecordAdmin(admin.ModelAdmin):
+class UsageRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "account", "character", "units", "image_request"]
     list_filter = ["account"]
     search_fields = ["character__slug", "account__name"]
     list_select_related = ["account", "character", "image_request"]
     date_hierarchy = "created_at"
     readonly_fields = ["account", "character", "image_request", "units", "created_at"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from loreos.admin_readonly import ReadOnlyAdminMixin, fieldset_fields
 from loreos.api.errors import ApiError
 
 from . import assets as asset_services
@@ -251,7 +252,7 @@ class VerdictFilter(admin.SimpleListFilter):
 
 
 @admin.register(ImageRequest)
-class ImageRequestAdmin(admin.ModelAdmin):
+class ImageRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Generation reports, read-only: what the API reports, plus the internal brief."""
 
     list_display = [
@@ -311,30 +312,7 @@ class ImageRequestAdmin(admin.ModelAdmin):
             {"classes": ["collapse"], "fields": ["brief_json"]},
         ),
     ]
-    readonly_fields = [
-        "large_preview",
-        "curate_link",
-        "report_json",
-        "character",
-        "session",
-        "version",
-        "origin",
-        "probe_type",
-        "category",
-        "image_kind",
-        "request_status",
-        "hold_for_review",
-        "batch_id",
-        "parent",
-        "created_by",
-        "backend",
-        "backend_seconds",
-        "attempts",
-        "created_at",
-        "started_at",
-        "completed_at",
-        "brief_json",
-    ]
+    readonly_fields = fieldset_fields(fieldsets)
 
     def get_queryset(self, request):
         rows = super().get_queryset(request)
@@ -343,15 +321,6 @@ class ImageRequestAdmin(admin.ModelAdmin):
         ):
             rows = rows.defer("brief")
         return rows
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="")
     def preview(self, row):
