@@ -63,7 +63,9 @@ def test_a_terminated_backend_mid_batch_leaves_no_partial_rows(api, mira, postgr
         "categories": ["wardrobe", "prop", "place"],
         "session_id": mira["session_id"],
     }
-    kill = TerminateBeforeNthInsert("visuals_imagerequest", n=2)
+    # The batch's requests are one INSERT; its units are the next: the server goes
+    # away between the two, inside the transaction.
+    kill = TerminateBeforeNthInsert("characters_usagerecord", n=1)
     with connection.execute_wrapper(kill):
         response = api.post(
             "/v1/characters/mira/inventory/generate", body, format="json"
