@@ -129,3 +129,11 @@ def test_an_unhandled_api_error_is_a_500_envelope(api, monkeypatch, character):
     response = api.get("/v1/characters/mira/readiness")
     assert response.status_code == 500
     assert response.json()["detail"]["code"] == "server_error"
+
+
+def test_metered_posts_document_the_503_of_a_refused_send(anon):
+    import json
+
+    paths = json.loads(anon.get("/v1/schema", HTTP_ACCEPT="application/json").content)["paths"]
+    for route in ("/v1/characters/{slug}/image-probe", "/v1/sessions/{session_id}/images"):
+        assert "broker_unavailable" in paths[route]["post"]["responses"]["503"]["description"]

@@ -39,6 +39,10 @@ METERED_ERRORS = {
     409: _err("needs_identity or session_exited: a precondition is unmet"),
     429: _err("throttled: too many metered calls; see Retry-After"),
 }
+# A single metered request the broker refuses (a batch reports refusals inline instead).
+BROKER_ERRORS = {
+    503: _err("broker_unavailable: the job queue refused it; nothing queued or charged"),
+}
 
 
 class NextActionSerializer(serializers.Serializer):

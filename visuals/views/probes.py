@@ -12,7 +12,7 @@ from loreos.api.ids import is_uuid
 from loreos.api.pagination import paginate
 from loreos.api.idempotency import idempotent
 from loreos.api.responses import action
-from loreos.api.schema import ERRORS, METERED_ERRORS, v0_envelope
+from loreos.api.schema import BROKER_ERRORS, ERRORS, METERED_ERRORS, v0_envelope
 from loreos.api.throttles import MeteredThrottle
 
 from .. import requests as image_requests
@@ -75,7 +75,7 @@ class ProbeView(APIView):
 
     @extend_schema(
         request=ProbeRequestSerializer,
-        responses={200: ProbeAccepted, 503: ERRORS[401], **METERED_ERRORS},
+        responses={200: ProbeAccepted, **METERED_ERRORS, **BROKER_ERRORS},
         tags=["image probes"],
         summary="Run an image probe (one metered generation, answered once queued)",
     )

@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 from characters.services import get_session
 from loreos.api.idempotency import idempotent
 from loreos.api.responses import action
-from loreos.api.schema import METERED_ERRORS
+from loreos.api.schema import BROKER_ERRORS, METERED_ERRORS
 from loreos.api.throttles import MeteredThrottle
 
 from .. import requests as image_requests
@@ -40,7 +40,7 @@ class RuntimeImageView(APIView):
 
     @extend_schema(
         request=RuntimeImageSerializer,
-        responses={200: RuntimeResponse, **METERED_ERRORS},
+        responses={200: RuntimeResponse, **METERED_ERRORS, **BROKER_ERRORS},
         tags=["sessions"],
         summary="The character sends a selfie (subject to thresholds, daily cap, cooldown)",
     )
