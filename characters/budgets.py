@@ -61,7 +61,9 @@ def check_and_lock(*, character: Character, count: int) -> Account:
     `count` more images fit under both caps this month. Needs an open transaction."""
     assert transaction.get_connection().in_atomic_block, "needs transaction.atomic()"
     needed = count * units_per_image()
-    account = Account.objects.select_for_update(no_key=True).get(pk=character.account_id)
+    account = Account.objects.select_for_update(no_key=True).get(
+        pk=character.account_id
+    )
     locked = Character.objects.select_for_update(no_key=True).get(pk=character.pk)
     since = month_start()
     left_account = (
@@ -117,5 +119,7 @@ def reserve(*, character: Character, image_requests) -> list[UsageRecord]:
 
 def refund(image_request_ids) -> int:
     """Remove the units of requests that never used them (e.g. never queued)."""
-    deleted, _ = UsageRecord.objects.filter(image_request_id__in=list(image_request_ids)).delete()
+    deleted, _ = UsageRecord.objects.filter(
+        image_request_id__in=list(image_request_ids)
+    ).delete()
     return deleted

@@ -35,7 +35,9 @@ def ensure_demo(var_dir: Path) -> dict:
         key_file.write_text(key + "\n")
         key_file.chmod(0o600)
 
-    password = _read_secret(Path(var_dir) / "curator-password", lambda: secrets.token_urlsafe(12))
+    password = _read_secret(
+        Path(var_dir) / "curator-password", lambda: secrets.token_urlsafe(12)
+    )
     User = get_user_model()
     user, created = User.objects.get_or_create(
         username="curator", defaults={"is_staff": True, "is_superuser": True}

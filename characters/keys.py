@@ -21,7 +21,9 @@ def _hash(raw: str) -> str:
 
 
 @transaction.atomic
-def create_api_key(*, account: Account, kind: str = ApiKey.Kind.DEVELOPER, name: str = ""):
+def create_api_key(
+    *, account: Account, kind: str = ApiKey.Kind.DEVELOPER, name: str = ""
+):
     """Mint a key; return (ApiKey, plaintext). The plaintext is never stored."""
     while True:
         prefix = secrets.token_hex(4)

@@ -29,7 +29,9 @@ class ApiKey(models.Model):
         DEVELOPER = "developer"
         DEMO = "demo"
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="api_keys")
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="api_keys"
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.DEVELOPER)
     # The visible part of the key (shown in lists); the rest is stored only as a hash.
     prefix = models.CharField(max_length=16, unique=True)
@@ -53,13 +55,19 @@ class ApiKey(models.Model):
 
 class Character(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="characters")
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="characters"
+    )
     slug = models.SlugField(max_length=64)
     name = models.CharField(max_length=200)
     # Metered units per calendar month (UTC); null means unlimited.
     monthly_budget = models.PositiveIntegerField(null=True, blank=True)
     active_version = models.ForeignKey(
-        "CharacterVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "CharacterVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -67,7 +75,9 @@ class Character(models.Model):
     class Meta:
         ordering = ["slug"]
         constraints = [
-            models.UniqueConstraint(fields=["account", "slug"], name="unique_slug_per_account")
+            models.UniqueConstraint(
+                fields=["account", "slug"], name="unique_slug_per_account"
+            )
         ]
 
     def __str__(self):
@@ -78,7 +88,9 @@ class CharacterVersion(models.Model):
     """An immutable snapshot of a character's profile and behavioural thresholds."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    character = models.ForeignKey(Character, on_delete=models.CASCADE, related_name="versions")
+    character = models.ForeignKey(
+        Character, on_delete=models.CASCADE, related_name="versions"
+    )
     number = models.PositiveIntegerField()
     profile = models.JSONField(default=dict)
     behavioral_thresholds = models.JSONField(default=dict)
@@ -87,7 +99,9 @@ class CharacterVersion(models.Model):
     class Meta:
         ordering = ["character", "-number"]
         constraints = [
-            models.UniqueConstraint(fields=["character", "number"], name="unique_version_number")
+            models.UniqueConstraint(
+                fields=["character", "number"], name="unique_version_number"
+            )
         ]
 
     def __str__(self):
@@ -107,8 +121,12 @@ class Session(models.Model):
         EXITED = "exited"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    character = models.ForeignKey(Character, on_delete=models.CASCADE, related_name="sessions")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    character = models.ForeignKey(
+        Character, on_delete=models.CASCADE, related_name="sessions"
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.OPEN
+    )
     # The seq of the newest event; appends lock the row and bump it.
     last_seq = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -122,7 +140,9 @@ class Session(models.Model):
 
 
 class SessionEvent(models.Model):
-    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="events")
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, related_name="events"
+    )
     seq = models.PositiveBigIntegerField()
     type = models.CharField(max_length=64)
     data = models.JSONField(default=dict)
@@ -143,7 +163,9 @@ class UsageRecord(models.Model):
     """One metered spend. Deleted (refunded) only when the unit was never used."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="usage")
-    character = models.ForeignKey(Character, on_delete=models.CASCADE, related_name="usage")
+    character = models.ForeignKey(
+        Character, on_delete=models.CASCADE, related_name="usage"
+    )
     image_request = models.OneToOneField(
         "visuals.ImageRequest",
         on_delete=models.SET_NULL,
@@ -175,14 +197,18 @@ class IdempotencyRecord(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
-    state = models.CharField(max_length=16, choices=State.choices, default=State.IN_FLIGHT)
+    state = models.CharField(
+        max_length=16, choices=State.choices, default=State.IN_FLIGHT
+    )
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["account", "key"], name="unique_idempotency_key")
+            models.UniqueConstraint(
+                fields=["account", "key"], name="unique_idempotency_key"
+            )
         ]
 
     def __str__(self):

@@ -48,7 +48,9 @@ def authoring_checks(character: Character) -> list[dict]:
     checks = []
 
     # persona: who the character is — profile.persona, or identity anchors of either shape.
-    if (isinstance(profile.get("persona"), str) and profile["persona"].strip()) or _non_empty_anchors(profile):
+    if (
+        isinstance(profile.get("persona"), str) and profile["persona"].strip()
+    ) or _non_empty_anchors(profile):
         checks.append(check("persona", "ok", "Persona defined."))
     else:
         checks.append(
@@ -61,7 +63,9 @@ def authoring_checks(character: Character) -> list[dict]:
         )
 
     # voice: how it speaks — profile.voice, or text anchors (a list doubles as voice anchors).
-    if (isinstance(profile.get("voice"), str) and profile["voice"].strip()) or _non_empty_anchors(profile):
+    if (
+        isinstance(profile.get("voice"), str) and profile["voice"].strip()
+    ) or _non_empty_anchors(profile):
         checks.append(check("voice", "ok", "Voice anchors set."))
     else:
         checks.append(

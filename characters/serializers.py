@@ -4,7 +4,12 @@ from rest_framework import serializers
 
 from .models import Character, CharacterVersion, Session, SessionEvent
 
-THRESHOLD_KEYS = ("image_proactivity", "selfie_comfort", "daily_image_cap", "image_cooldown_seconds")
+THRESHOLD_KEYS = (
+    "image_proactivity",
+    "selfie_comfort",
+    "daily_image_cap",
+    "image_cooldown_seconds",
+)
 
 
 def validate_profile(value):
@@ -42,7 +47,9 @@ def validate_thresholds(value):
             raise serializers.ValidationError({key: "must be a number in [0, 1]"})
     for key in ("daily_image_cap", "image_cooldown_seconds"):
         if key in value and not (
-            isinstance(value[key], int) and not isinstance(value[key], bool) and value[key] >= 0
+            isinstance(value[key], int)
+            and not isinstance(value[key], bool)
+            and value[key] >= 0
         ):
             raise serializers.ValidationError({key: "must be an integer >= 0"})
     return value
@@ -52,12 +59,18 @@ class CharacterWriteSerializer(serializers.Serializer):
     slug = serializers.SlugField(max_length=64)
     name = serializers.CharField(max_length=200)
     profile = serializers.JSONField(required=False, validators=[validate_profile])
-    behavioral_thresholds = serializers.JSONField(required=False, validators=[validate_thresholds])
-    monthly_budget = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    behavioral_thresholds = serializers.JSONField(
+        required=False, validators=[validate_thresholds]
+    )
+    monthly_budget = serializers.IntegerField(
+        min_value=0, required=False, allow_null=True
+    )
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
-            raise serializers.ValidationError({"non_field_errors": ["body must be a JSON object"]})
+            raise serializers.ValidationError(
+                {"non_field_errors": ["body must be a JSON object"]}
+            )
         unknown = sorted(set(data) - set(self.fields))
         if unknown:
             raise serializers.ValidationError({unknown[0]: ["unknown field"]})
@@ -100,7 +113,14 @@ class SessionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Session
-        fields = ["session_id", "character", "status", "created_at", "exited_at", "last_seq"]
+        fields = [
+            "session_id",
+            "character",
+            "status",
+            "created_at",
+            "exited_at",
+            "last_seq",
+        ]
 
 
 class EventSerializer(serializers.ModelSerializer):

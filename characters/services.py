@@ -27,7 +27,9 @@ def get_character(account: Account, slug: str, *, for_update=False) -> Character
 
 
 def _new_version(character, *, profile, behavioral_thresholds) -> CharacterVersion:
-    last = character.versions.order_by("-number").values_list("number", flat=True).first()
+    last = (
+        character.versions.order_by("-number").values_list("number", flat=True).first()
+    )
     version = CharacterVersion.objects.create(
         character=character,
         number=(last or 0) + 1,
@@ -106,7 +108,9 @@ def character_update(
                 profile=previous.profile if profile is _UNSET else profile,
                 behavioral_thresholds={
                     **previous.behavioral_thresholds,
-                    **({} if behavioral_thresholds is _UNSET else behavioral_thresholds),
+                    **(
+                        {} if behavioral_thresholds is _UNSET else behavioral_thresholds
+                    ),
                 },
             )
     return get_character(account, slug)
@@ -155,14 +159,24 @@ def session_exit(*, session: Session) -> Session:
 def append_event(session: Session, type_: str, data: dict) -> SessionEvent:
     """Append one event with the next seq; the session row lock orders writers."""
     with transaction.atomic():
-        locked = Session.objects.select_for_update(no_key=True).only("last_seq").get(pk=session.pk)
+        locked = (
+            Session.objects.select_for_update(no_key=True)
+            .only("last_seq")
+            .get(pk=session.pk)
+        )
         seq = locked.last_seq + 1
         Session.objects.filter(pk=session.pk).update(last_seq=seq)
-        return SessionEvent.objects.create(session_id=session.pk, seq=seq, type=type_, data=data)
+        return SessionEvent.objects.create(
+            session_id=session.pk, seq=seq, type=type_, data=data
+        )
 
 
-def events_since(session: Session, since: int, limit: int) -> tuple[list[SessionEvent], bool]:
+def events_since(
+    session: Session, since: int, limit: int
+) -> tuple[list[SessionEvent], bool]:
     rows = list(
-        SessionEvent.objects.filter(session=session, seq__gt=since).order_by("seq")[: limit + 1]
+        SessionEvent.objects.filter(session=session, seq__gt=since).order_by("seq")[
+            : limit + 1
+        ]
     )
     return rows[:limit], len(rows) > limit

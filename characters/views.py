@@ -11,9 +11,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from loreos.api.errors import validation_error
 from loreos.api.pagination import paginate
 from loreos.api.responses import action, v0
-from loreos.api.errors import validation_error
 from loreos.api.schema import ERRORS, ErrorEnvelope, v0_envelope
 
 from . import readiness, services
@@ -30,7 +30,10 @@ from .serializers import (
 
 def _character_actions(slug):
     return [
-        action(f"GET /v1/characters/{slug}/visual-readiness", "Check what selfies still need"),
+        action(
+            f"GET /v1/characters/{slug}/visual-readiness",
+            "Check what selfies still need",
+        ),
         action(
             f"POST /v1/characters/{slug}/visual-assets",
             "Upload the identity image (multipart, category=identity)",
@@ -39,7 +42,9 @@ def _character_actions(slug):
     ]
 
 
-CONFLICT = OpenApiResponse(ErrorEnvelope, description="slug_taken: the account has this slug")
+CONFLICT = OpenApiResponse(
+    ErrorEnvelope, description="slug_taken: the account has this slug"
+)
 CharacterEnvelope = v0_envelope("CharacterEnvelope", CharacterSerializer())
 SessionEnvelope = v0_envelope("SessionEnvelope", SessionSerializer())
 
@@ -48,13 +53,17 @@ class CharacterListView(APIView):
     @extend_schema(
         operation_id="characters_list",
         responses={
-            200: v0_envelope("CharacterListEnvelope", CharacterSerializer(many=True), paginated=True),
+            200: v0_envelope(
+                "CharacterListEnvelope", CharacterSerializer(many=True), paginated=True
+            ),
             **ERRORS,
         },
         tags=["characters"],
     )
     def get(self, request):
-        rows = Character.objects.filter(account=request.account).select_related("active_version")
+        rows = Character.objects.filter(account=request.account).select_related(
+            "active_version"
+        )
         page, pagination = paginate(rows.order_by("slug"), request)
         return v0(CharacterSerializer(page, many=True).data, pagination=pagination)
 
@@ -66,7 +75,9 @@ class CharacterListView(APIView):
     def post(self, request):
         body = CharacterWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        character = services.character_create(account=request.account, **body.validated_data)
+        character = services.character_create(
+            account=request.account, **body.validated_data
+        )
         character = services.get_character(request.account, character.slug)
         return v0(
             CharacterSerializer(character).data,
@@ -79,7 +90,9 @@ class CharacterDetailView(APIView):
     @extend_schema(responses={200: CharacterEnvelope, **ERRORS}, tags=["characters"])
     def get(self, request, slug):
         character = services.get_character(request.account, slug)
-        return v0(CharacterSerializer(character).data, next_actions=_character_actions(slug))
+        return v0(
+            CharacterSerializer(character).data, next_actions=_character_actions(slug)
+        )
 
     @extend_schema(
         request=CharacterPatchSerializer,
@@ -92,7 +105,9 @@ class CharacterDetailView(APIView):
         character = services.character_update(
             account=request.account, slug=slug, **body.validated_data
         )
-        return v0(CharacterSerializer(character).data, next_actions=_character_actions(slug))
+        return v0(
+            CharacterSerializer(character).data, next_actions=_character_actions(slug)
+        )
 
 
 class VersionListView(APIView):
@@ -152,7 +167,9 @@ class LaunchReadinessView(APIView):
 
 
 class SessionCreateView(APIView):
-    @extend_schema(request=None, responses={201: SessionEnvelope, **ERRORS}, tags=["sessions"])
+    @extend_schema(
+        request=None, responses={201: SessionEnvelope, **ERRORS}, tags=["sessions"]
+    )
     def post(self, request, slug):
         character = services.get_character(request.account, slug)
         session = services.session_open(character=character)
@@ -160,8 +177,14 @@ class SessionCreateView(APIView):
             SessionSerializer(session).data,
             status=201,
             next_actions=[
-                action(f"POST /v1/characters/{slug}/image-probe", "Run an image probe in it"),
-                action(f"GET /v1/sessions/{session.id}/events?since=0", "Read its event log"),
+                action(
+                    f"POST /v1/characters/{slug}/image-probe",
+                    "Run an image probe in it",
+                ),
+                action(
+                    f"GET /v1/sessions/{session.id}/events?since=0",
+                    "Read its event log",
+                ),
             ],
         )
 
@@ -174,7 +197,9 @@ class SessionDetailView(APIView):
 
 
 class SessionExitView(APIView):
-    @extend_schema(request=None, responses={200: SessionEnvelope, **ERRORS}, tags=["sessions"])
+    @extend_schema(
+        request=None, responses={200: SessionEnvelope, **ERRORS}, tags=["sessions"]
+    )
     def post(self, request, session_id):
         session = services.get_session(request.account, session_id)
         session = services.session_exit(session=session)
@@ -211,8 +236,12 @@ def event_dict(event) -> dict:
 class SessionEventsView(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("since", int, description="return events with seq > since"),
-            OpenApiParameter("limit", int, description="page size (default 100, max 1000)"),
+            OpenApiParameter(
+                "since", int, description="return events with seq > since"
+            ),
+            OpenApiParameter(
+                "limit", int, description="page size (default 100, max 1000)"
+            ),
         ],
         responses={
             200: v0_envelope(

@@ -18,7 +18,14 @@ def _make_filesystem_broker_folders(sender, **kwargs):
     """The filesystem broker (embedded default) needs its folders before the first send."""
     if str(sender.conf.broker_url).startswith("filesystem"):
         options = sender.conf.broker_transport_options or {}
-        for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
+        for key in (
+            "data_folder_in",
+            "data_folder_out",
+            "processed_folder",
+            "control_folder",
+        ):
             if options.get(key):
                 os.makedirs(options[key], exist_ok=True)
+
+
 connect_task_context()

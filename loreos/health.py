@@ -40,7 +40,10 @@ def _run(checks):
             ok = False
             results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
         results[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
-    return JsonResponse({"status": "ok" if ok else "unavailable", "checks": results}, status=200 if ok else 503)
+    return JsonResponse(
+        {"status": "ok" if ok else "unavailable", "checks": results},
+        status=200 if ok else 503,
+    )
 
 
 def healthz(request):

@@ -5,7 +5,9 @@ import logging
 from contextvars import ContextVar
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
-image_request_id_var: ContextVar[str | None] = ContextVar("image_request_id", default=None)
+image_request_id_var: ContextVar[str | None] = ContextVar(
+    "image_request_id", default=None
+)
 
 
 class RequestIdFilter(logging.Filter):
@@ -56,5 +58,9 @@ def connect_task_context() -> None:
     """Bind image_request_id around every image task (called by loreos.celery)."""
     from celery.signals import task_postrun, task_prerun
 
-    task_prerun.connect(_bind_image_request, weak=False, dispatch_uid="loreos-bind-image-request")
-    task_postrun.connect(_unbind_image_request, weak=False, dispatch_uid="loreos-unbind-image-request")
+    task_prerun.connect(
+        _bind_image_request, weak=False, dispatch_uid="loreos-bind-image-request"
+    )
+    task_postrun.connect(
+        _unbind_image_request, weak=False, dispatch_uid="loreos-unbind-image-request"
+    )

@@ -33,14 +33,34 @@ def main() -> int:
 
     env = {**os.environ, "LOREOS_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
     web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "loreos.wsgi", "-c", "loreos/gunicorn_conf.py",
-         "--bind", f"127.0.0.1:{port}"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "loreos.wsgi",
+            "-c",
+            "loreos/gunicorn_conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+        ],
         env=env,
     )
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "loreos", "worker", "--beat",
-         "--loglevel", "WARNING", "--concurrency", "2",
-         "--schedule", str(var / "celerybeat-schedule")],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "loreos",
+            "worker",
+            "--beat",
+            "--loglevel",
+            "WARNING",
+            "--concurrency",
+            "2",
+            "--schedule",
+            str(var / "celerybeat-schedule"),
+        ],
         env=env,
         # One machine: image generation must not slow the API down (measured by
         # benchmarks/: enqueue latency rose with a worker at the same priority).
@@ -81,7 +101,10 @@ def main() -> int:
     while not stopping:
         for name, proc in (("web server", web), ("worker", worker)):
             if proc.poll() is not None:
-                print(f"the {name} exited with {proc.returncode}; stopping", file=sys.stderr)
+                print(
+                    f"the {name} exited with {proc.returncode}; stopping",
+                    file=sys.stderr,
+                )
                 stopping, code = True, 1
         time.sleep(0.5)
     for proc in (web, worker):

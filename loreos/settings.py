@@ -19,10 +19,14 @@ VAR_DIR = Path(env.str("LOREOS_VAR_DIR", default=str(BASE_DIR / "var")))
 # --- Core -------------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="insecure-embedded-default-change-me")
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"]
+)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Absolute base for asset URLs when a URL is built outside a request (worker, shell).
-LOREOS_PUBLIC_BASE_URL = env.str("LOREOS_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+LOREOS_PUBLIC_BASE_URL = env.str(
+    "LOREOS_PUBLIC_BASE_URL", default="http://127.0.0.1:8000"
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -156,7 +160,9 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False
+)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 if env.bool("LOREOS_BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -180,7 +186,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "LoreOS visual identity API",
     "DESCRIPTION": (
         "Identity assets, visual readiness, image probes and inventory generation. "
-        "Every error body is {\"detail\": {\"code\", \"message\", \"fix\"}}."
+        'Every error body is {"detail": {"code", "message", "fix"}}.'
     ),
     "VERSION": "v0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -236,13 +242,19 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Image generation ----------------------------------------------------------------
 LOREOS_IMAGE_BACKEND = env.str("LOREOS_IMAGE_BACKEND", default="compositor")
-LOREOS_OPENAI_BASE_URL = env.str("LOREOS_OPENAI_BASE_URL", default="https://api.openai.com/v1")
+LOREOS_OPENAI_BASE_URL = env.str(
+    "LOREOS_OPENAI_BASE_URL", default="https://api.openai.com/v1"
+)
 LOREOS_OPENAI_API_KEY = env.str("LOREOS_OPENAI_API_KEY", default="")
 LOREOS_OPENAI_MODEL = env.str("LOREOS_OPENAI_MODEL", default="gpt-image-1")
-LOREOS_OPENAI_TIMEOUT_SECONDS = env.float("LOREOS_OPENAI_TIMEOUT_SECONDS", default=120.0)
+LOREOS_OPENAI_TIMEOUT_SECONDS = env.float(
+    "LOREOS_OPENAI_TIMEOUT_SECONDS", default=120.0
+)
 LOREOS_OPENAI_MAX_RETRIES = env.int("LOREOS_OPENAI_MAX_RETRIES", default=3)
 # A request still generating after this long is ended as failed by the sweep.
-LOREOS_STALE_GENERATION_SECONDS = env.int("LOREOS_STALE_GENERATION_SECONDS", default=900)
+LOREOS_STALE_GENERATION_SECONDS = env.int(
+    "LOREOS_STALE_GENERATION_SECONDS", default=900
+)
 # A request still queued this long after it was sent lost its message: the sweep fails it.
 LOREOS_STALE_QUEUED_SECONDS = env.int("LOREOS_STALE_QUEUED_SECONDS", default=3600)
 # OpenAI backend: first retry delay; output size ("" = 1024x1536 selfies, 1024x1024 else).

@@ -15,7 +15,11 @@ def _reset_pools(app):
 def use_broker(url, **transport_options):
     from loreos.celery import app
 
-    saved = (app.conf.task_always_eager, app.conf.broker_url, app.conf.broker_transport_options)
+    saved = (
+        app.conf.task_always_eager,
+        app.conf.broker_url,
+        app.conf.broker_transport_options,
+    )
     # Celery reads CELERY_BROKER_URL from the environment before app.conf (the services
     # pass sets it), so the environment must name this broker too.
     saved_env = os.environ.get("CELERY_BROKER_URL")
@@ -27,7 +31,11 @@ def use_broker(url, **transport_options):
     try:
         yield app
     finally:
-        app.conf.task_always_eager, app.conf.broker_url, app.conf.broker_transport_options = saved
+        (
+            app.conf.task_always_eager,
+            app.conf.broker_url,
+            app.conf.broker_transport_options,
+        ) = saved
         if saved_env is None:
             os.environ.pop("CELERY_BROKER_URL", None)
         else:

@@ -15,7 +15,9 @@ def pytest_collection_modifyitems(config, items):
     """Run `services` tests only when LOREOS_SERVICES=1 (.ci/run's second pass)."""
     if os.environ.get("LOREOS_SERVICES") == "1":
         return
-    skip = pytest.mark.skip(reason="needs real services: runs in .ci/run's services pass")
+    skip = pytest.mark.skip(
+        reason="needs real services: runs in .ci/run's services pass"
+    )
     for item in items:
         if "services" in item.keywords:
             item.add_marker(skip)
@@ -88,7 +90,11 @@ ANCHORS = {
     "visual_summary": "late-20s woman, warm but tired-eyed, often in a flour-dusted apron",
     "hair": "shoulder-length dark hair, usually tied back",
     "eyes": "dark brown",
-    "style_constants": ["round wire glasses", "simple earth-tone clothes", "a thin silver ring"],
+    "style_constants": [
+        "round wire glasses",
+        "simple earth-tone clothes",
+        "a thin silver ring",
+    ],
     "avoid_visual_changes": ["no drastic hair color changes", "no heavy makeup"],
 }
 
@@ -116,7 +122,9 @@ def character(make_character):
     return make_character()
 
 
-def image_bytes(fmt="PNG", size=(64, 64), color=(200, 120, 90), mode="RGB", **save) -> bytes:
+def image_bytes(
+    fmt="PNG", size=(64, 64), color=(200, 120, 90), mode="RGB", **save
+) -> bytes:
     buffer = io.BytesIO()
     Image.new(mode, size, color).save(buffer, fmt, **save)
     return buffer.getvalue()

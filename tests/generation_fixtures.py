@@ -10,7 +10,9 @@ def upload_identity(api, slug="mira", photo="obama-1.jpg"):
     response = api.post(
         f"/v1/characters/{slug}/visual-assets",
         {
-            "file": SimpleUploadedFile(photo, face_bytes(photo), content_type="image/jpeg"),
+            "file": SimpleUploadedFile(
+                photo, face_bytes(photo), content_type="image/jpeg"
+            ),
             "category": "identity",
             "asset_key": "identity-front",
             "label": "front-facing portrait",

@@ -20,7 +20,13 @@ def test_no_key_is_401_with_envelope(anon):
 
 @pytest.mark.parametrize(
     "header",
-    ["Bearer", "Bearer a b", "Token lok_abcdefgh_x", "Bearer lok_nope", "Bearer lok_abcdefgh_wrong"],
+    [
+        "Bearer",
+        "Bearer a b",
+        "Token lok_abcdefgh_x",
+        "Bearer lok_nope",
+        "Bearer lok_abcdefgh_wrong",
+    ],
 )
 def test_malformed_or_unknown_key_is_401(anon, header):
     response = anon.get("/v1/characters", HTTP_AUTHORIZATION=header)
@@ -41,19 +47,33 @@ def test_keys_are_stored_only_as_a_hash(api):
 
 def test_a_key_with_the_right_prefix_but_wrong_secret_is_refused(api, anon):
     prefix = api.api_key.prefix
-    response = anon.get("/v1/characters", HTTP_AUTHORIZATION=f"Bearer lok_{prefix}_{'x' * 43}")
+    response = anon.get(
+        "/v1/characters", HTTP_AUTHORIZATION=f"Bearer lok_{prefix}_{'x' * 43}"
+    )
     assert_error(response, 401, "unauthenticated")
 
 
 def test_create_api_key_command_prints_only_the_key_last(db, anon):
     out = io.StringIO()
-    call_command("create_api_key", "--account", "newco", stdout=out, stderr=io.StringIO())
+    call_command(
+        "create_api_key", "--account", "newco", stdout=out, stderr=io.StringIO()
+    )
     lines = out.getvalue().strip().splitlines()
     key = lines[-1]
     assert key.startswith("lok_") and " " not in key
-    assert anon.get("/v1/characters", HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 200
+    assert (
+        anon.get("/v1/characters", HTTP_AUTHORIZATION=f"Bearer {key}").status_code
+        == 200
+    )
     out = io.StringIO()
-    call_command("create_api_key", "--account", "newco", "--demo", stdout=out, stderr=io.StringIO())
+    call_command(
+        "create_api_key",
+        "--account",
+        "newco",
+        "--demo",
+        stdout=out,
+        stderr=io.StringIO(),
+    )
     assert ApiKey.objects.filter(account__name="newco", kind="demo").count() == 1
 
 
@@ -78,7 +98,11 @@ def test_malformed_json_is_parse_error_envelope(api):
 
 
 def test_validation_error_is_422_naming_the_field(api):
-    detail = assert_error(api.post("/v1/characters", {"slug": "ok"}, format="json"), 422, "validation_error")
+    detail = assert_error(
+        api.post("/v1/characters", {"slug": "ok"}, format="json"),
+        422,
+        "validation_error",
+    )
     assert detail["field"] == "name"
 
 
@@ -134,6 +158,14 @@ def test_an_unhandled_api_error_is_a_500_envelope(api, monkeypatch, character):
 def test_metered_posts_document_the_503_of_a_refused_send(anon):
     import json
 
-    paths = json.loads(anon.get("/v1/schema", HTTP_ACCEPT="application/json").content)["paths"]
-    for route in ("/v1/characters/{slug}/image-probe", "/v1/sessions/{session_id}/images"):
-        assert "broker_unavailable" in paths[route]["post"]["responses"]["503"]["description"]
+    paths = json.loads(anon.get("/v1/schema", HTTP_ACCEPT="application/json").content)[
+        "paths"
+    ]
+    for route in (
+        "/v1/characters/{slug}/image-probe",
+        "/v1/sessions/{session_id}/images",
+    ):
+        assert (
+            "broker_unavailable"
+            in paths[route]["post"]["responses"]["503"]["description"]
+        )

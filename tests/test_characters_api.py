@@ -25,13 +25,18 @@ def test_create_character_activates_version_1(api):
         "daily_image_cap": 0,
         "image_cooldown_seconds": 0,
     }
-    assert api.get("/v1/characters/mira").json()["data"]["active_version_id"] == data["active_version_id"]
+    assert (
+        api.get("/v1/characters/mira").json()["data"]["active_version_id"]
+        == data["active_version_id"]
+    )
 
 
 @pytest.mark.parametrize("anchors", [["warm", "tired-eyed"], ANCHORS, [], {}])
 def test_r16_anchors_list_or_dict_are_both_accepted(api, anchors):
     response = api.post(
-        "/v1/characters", {"slug": "a", "name": "A", "profile": {"identity_anchors": anchors}}, format="json"
+        "/v1/characters",
+        {"slug": "a", "name": "A", "profile": {"identity_anchors": anchors}},
+        format="json",
     )
     assert response.status_code == 201, response.content
 
@@ -39,7 +44,9 @@ def test_r16_anchors_list_or_dict_are_both_accepted(api, anchors):
 @pytest.mark.parametrize("anchors", ["a string", 3, [1, 2], [{"a": 1}], True])
 def test_anchors_of_any_other_shape_are_422(api, anchors):
     response = api.post(
-        "/v1/characters", {"slug": "a", "name": "A", "profile": {"identity_anchors": anchors}}, format="json"
+        "/v1/characters",
+        {"slug": "a", "name": "A", "profile": {"identity_anchors": anchors}},
+        format="json",
     )
     detail = assert_error(response, 422, "validation_error")
     assert "identity_anchors" in detail["field"]
@@ -59,7 +66,9 @@ def test_anchors_of_any_other_shape_are_422(api, anchors):
 )
 def test_bad_thresholds_are_422_naming_the_field(api, thresholds, field):
     response = api.post(
-        "/v1/characters", {"slug": "a", "name": "A", "behavioral_thresholds": thresholds}, format="json"
+        "/v1/characters",
+        {"slug": "a", "name": "A", "behavioral_thresholds": thresholds},
+        format="json",
     )
     detail = assert_error(response, 422, "validation_error")
     assert detail["field"].endswith(field)
@@ -76,43 +85,67 @@ def test_bad_thresholds_are_422_naming_the_field(api, thresholds, field):
     ],
 )
 def test_bad_character_bodies_are_422(api, body, field):
-    detail = assert_error(api.post("/v1/characters", body, format="json"), 422, "validation_error")
+    detail = assert_error(
+        api.post("/v1/characters", body, format="json"), 422, "validation_error"
+    )
     assert detail["field"] == field
 
 
 def test_a_non_object_body_is_422(api):
-    assert_error(api.post("/v1/characters", [1, 2], format="json"), 422, "validation_error")
+    assert_error(
+        api.post("/v1/characters", [1, 2], format="json"), 422, "validation_error"
+    )
 
 
-def test_duplicate_slug_is_409_but_other_accounts_may_reuse_it(api, other_api, make_character):
+def test_duplicate_slug_is_409_but_other_accounts_may_reuse_it(
+    api, other_api, make_character
+):
     make_character("mira")
-    assert_error(api.post("/v1/characters", {"slug": "mira", "name": "M"}, format="json"), 409, "slug_taken")
+    assert_error(
+        api.post("/v1/characters", {"slug": "mira", "name": "M"}, format="json"),
+        409,
+        "slug_taken",
+    )
     make_character("mira", client=other_api)
 
 
 def test_another_accounts_character_is_404(other_api, character):
     assert_error(other_api.get("/v1/characters/mira"), 404, "not_found")
-    assert_error(other_api.patch("/v1/characters/mira", {"name": "x"}, format="json"), 404, "not_found")
+    assert_error(
+        other_api.patch("/v1/characters/mira", {"name": "x"}, format="json"),
+        404,
+        "not_found",
+    )
     assert_error(other_api.get("/v1/characters/mira/versions"), 404, "not_found")
     assert other_api.get("/v1/characters").json()["data"] == []
 
 
 def test_r17_patch_profile_replaces_it_wholesale_in_a_new_version(api, character):
-    response = api.patch("/v1/characters/mira", {"profile": {"persona": "baker"}}, format="json")
+    response = api.patch(
+        "/v1/characters/mira", {"profile": {"persona": "baker"}}, format="json"
+    )
     assert response.status_code == 200
     data = response.json()["data"]
     assert data["active_version"]["number"] == 2
     assert data["active_version"]["profile"] == {"persona": "baker"}  # anchors dropped
     versions = api.get("/v1/characters/mira/versions").json()
     assert [v["number"] for v in versions["data"]] == [2, 1]
-    assert versions["data"][1]["profile"]["identity_anchors"] == ANCHORS  # v1 is immutable
+    assert (
+        versions["data"][1]["profile"]["identity_anchors"] == ANCHORS
+    )  # v1 is immutable
     assert versions["active_version_id"] == data["active_version_id"]
 
 
 def test_patch_thresholds_merges_keeps_profile_and_makes_a_version(api, character):
-    api.patch("/v1/characters/mira", {"behavioral_thresholds": {"daily_image_cap": 3}}, format="json")
+    api.patch(
+        "/v1/characters/mira",
+        {"behavioral_thresholds": {"daily_image_cap": 3}},
+        format="json",
+    )
     data = api.patch(
-        "/v1/characters/mira", {"behavioral_thresholds": {"selfie_comfort": 0.4}}, format="json"
+        "/v1/characters/mira",
+        {"behavioral_thresholds": {"selfie_comfort": 0.4}},
+        format="json",
     ).json()["data"]
     assert data["active_version"]["number"] == 3
     assert data["active_version"]["behavioral_thresholds"]["daily_image_cap"] == 3
@@ -121,8 +154,14 @@ def test_patch_thresholds_merges_keeps_profile_and_makes_a_version(api, characte
 
 
 def test_patch_name_and_budget_change_the_character_not_the_version(api, character):
-    data = api.patch("/v1/characters/mira", {"name": "Mira B", "monthly_budget": 10}, format="json").json()["data"]
-    assert (data["name"], data["monthly_budget"], data["active_version"]["number"]) == ("Mira B", 10, 1)
+    data = api.patch(
+        "/v1/characters/mira", {"name": "Mira B", "monthly_budget": 10}, format="json"
+    ).json()["data"]
+    assert (data["name"], data["monthly_budget"], data["active_version"]["number"]) == (
+        "Mira B",
+        10,
+        1,
+    )
 
 
 def test_list_characters_is_paginated(api, make_character):
@@ -132,7 +171,9 @@ def test_list_characters_is_paginated(api, make_character):
     assert [c["slug"] for c in first["data"]] == ["a1", "a2"]
     assert first["pagination"]["next_offset"] == 2
     second = api.get("/v1/characters?limit=2&offset=2").json()
-    assert [c["slug"] for c in second["data"]] == ["a3"] and second["pagination"]["next_offset"] is None
+    assert [c["slug"] for c in second["data"]] == ["a3"] and second["pagination"][
+        "next_offset"
+    ] is None
     assert_error(api.get("/v1/characters?limit=0"), 422, "validation_error")
 
 

@@ -197,7 +197,9 @@ def test_storage_failing_while_a_generation_stores_its_image(
     else:
         disk_full_mid_write(monkeypatch, only="generated/")
     report = assert_failed_and_kept(api, ready, probe(api, ready), ["OSError"])
-    assert report["failure_reason"].startswith("the generated image could not be stored")
+    assert report["failure_reason"].startswith(
+        "the generated image could not be stored"
+    )
     assert media_files(settings, "generated/") == before  # no partial image left
     assert not VisualAsset.objects.filter(image_request_id=report["probe_id"]).exists()
 
@@ -340,7 +342,10 @@ def assert_500_envelope(response):
     """A clear error: the envelope, the request id to report, no traceback."""
     detail = assert_error(response, 500, "server_error")
     assert "X-Request-ID" in detail["fix"] and response["X-Request-ID"]
-    assert b"Traceback" not in response.content and b"DatabaseError" not in response.content
+    assert (
+        b"Traceback" not in response.content
+        and b"DatabaseError" not in response.content
+    )
 
 
 @pytest.mark.django_db(transaction=True)

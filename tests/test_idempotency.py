@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from characters.models import Account, IdempotencyRecord, UsageRecord
+from characters.models import IdempotencyRecord, UsageRecord
 from tests.conftest import assert_error
 from tests.generation_fixtures import ready  # noqa: F401
 from visuals.models import ImageRequest
@@ -31,10 +31,13 @@ def test_a_retry_with_the_same_key_and_body_replays_the_first_response(api, read
     assert ImageRequest.objects.count() == 1 and UsageRecord.objects.count() == 1
 
 
-@pytest.mark.parametrize("path,body", [
-    ("/v1/characters/mira/inventory/generate", {"categories": ["prop"]}),
-    ("/v1/sessions/{session}/images", {}),
-])
+@pytest.mark.parametrize(
+    "path,body",
+    [
+        ("/v1/characters/mira/inventory/generate", {"categories": ["prop"]}),
+        ("/v1/sessions/{session}/images", {}),
+    ],
+)
 def test_every_metered_post_is_idempotent(api, ready, path, body):
     if "categories" in body:
         body = {**body, "session_id": ready["session_id"]}
@@ -47,7 +50,9 @@ def test_every_metered_post_is_idempotent(api, ready, path, body):
 
 def test_the_same_key_with_another_body_is_422(api, ready):
     _probe(api, ready, "k-2")
-    detail = assert_error(_probe(api, ready, "k-2", "prop_usage"), 422, "idempotency_key_reused")
+    detail = assert_error(
+        _probe(api, ready, "k-2", "prop_usage"), 422, "idempotency_key_reused"
+    )
     assert detail["field"] == "Idempotency-Key"
     assert ImageRequest.objects.count() == 1
 
@@ -59,7 +64,9 @@ def test_a_retry_while_the_first_is_in_flight_is_409(api, ready, account):
         method, path = "POST", "/v1/characters/mira/image-probe"
         data = {"probe_type": "identity_selfie", "session_id": ready["session_id"]}
 
-    IdempotencyRecord.objects.create(account=account, key="k-3", request_hash=_request_hash(Fake))
+    IdempotencyRecord.objects.create(
+        account=account, key="k-3", request_hash=_request_hash(Fake)
+    )
     assert_error(_probe(api, ready, "k-3"), 409, "idempotency_in_flight")
     assert ImageRequest.objects.count() == 0
 
@@ -71,13 +78,21 @@ def test_keys_are_per_account_and_expire_after_24_hours(api, ready, account):
     assert ImageRequest.objects.count() == 2
 
 
-def test_an_error_response_is_replayed_too_but_a_validation_error_releases_the_key(api, ready):
+def test_an_error_response_is_replayed_too_but_a_validation_error_releases_the_key(
+    api, ready
+):
     api.patch("/v1/characters/mira", {"monthly_budget": 0}, format="json")
     assert_error(_probe(api, ready, "k-5"), 402, "budget_exceeded")
     api.patch("/v1/characters/mira", {"monthly_budget": None}, format="json")
-    assert_error(_probe(api, ready, "k-5"), 402, "budget_exceeded")  # the first answer, replayed
-    bad = api.post("/v1/characters/mira/image-probe", {"probe_type": "nope", "session_id": ready["session_id"]},
-                   format="json", HTTP_IDEMPOTENCY_KEY="k-6")
+    assert_error(
+        _probe(api, ready, "k-5"), 402, "budget_exceeded"
+    )  # the first answer, replayed
+    bad = api.post(
+        "/v1/characters/mira/image-probe",
+        {"probe_type": "nope", "session_id": ready["session_id"]},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k-6",
+    )
     assert_error(bad, 422, "validation_error")
     assert not IdempotencyRecord.objects.filter(key="k-6").exists()
 

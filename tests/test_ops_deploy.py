@@ -56,7 +56,13 @@ def test_check_deploy_flags_the_embedded_defaults():
     result = check_deploy({})
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    for check_id in ("security.W004", "security.W008", "security.W009", "security.W012", "security.W016"):
+    for check_id in (
+        "security.W004",
+        "security.W008",
+        "security.W009",
+        "security.W012",
+        "security.W016",
+    ):
         assert check_id in output, output
 
 

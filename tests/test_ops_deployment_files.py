@@ -29,7 +29,12 @@ def compose():
 
 def test_the_variable_scan_finds_the_settings_variables():
     names = settings_variables()
-    assert {"DATABASE_URL", "CELERY_BROKER_URL", "LOREOS_STORAGE", "GUNICORN_WORKERS"} <= names
+    assert {
+        "DATABASE_URL",
+        "CELERY_BROKER_URL",
+        "LOREOS_STORAGE",
+        "GUNICORN_WORKERS",
+    } <= names
     assert "LOREOS_STATICFILES_STORAGE" in names  # a call spread over several lines
 
 
@@ -41,8 +46,22 @@ def test_deployment_doc_names_every_environment_variable():
 
 def test_compose_runs_every_role(compose):
     services = compose["services"]
-    assert {"migrate", "web", "worker", "worker-extra", "postgres", "redis", "minio", "minio-bucket"} <= set(services)
-    assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert {
+        "migrate",
+        "web",
+        "worker",
+        "worker-extra",
+        "postgres",
+        "redis",
+        "minio",
+        "minio-bucket",
+    } <= set(services)
+    assert services["migrate"]["command"] == [
+        "python",
+        "manage.py",
+        "migrate",
+        "--noinput",
+    ]
     assert services["web"]["command"][:2] == ["gunicorn", "loreos.wsgi"]
     worker = services["worker"]["command"]
     assert worker[:4] == ["celery", "-A", "loreos", "worker"] and "--beat" in worker
@@ -81,7 +100,9 @@ def test_compose_services_it_depends_on_are_defined(compose):
 def test_dockerfile_serves_the_web_role_from_the_project_files():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert dockerfile.startswith("#") and "\nFROM python:3.11" in dockerfile
-    assert 'CMD ["gunicorn", "loreos.wsgi", "-c", "loreos/gunicorn_conf.py"]' in dockerfile
+    assert (
+        'CMD ["gunicorn", "loreos.wsgi", "-c", "loreos/gunicorn_conf.py"]' in dockerfile
+    )
     assert "collectstatic --noinput" in dockerfile
     assert "\nUSER loreos" in dockerfile
     assert (ROOT / "loreos" / "gunicorn_conf.py").is_file()

@@ -40,13 +40,17 @@ def broker_url(monkeypatch):
 def json_log():
     """The configured console handler, writing to a buffer: one JSON object a line."""
     handler = next(
-        h for h in logging.getLogger().handlers if isinstance(h.formatter, JsonFormatter)
+        h
+        for h in logging.getLogger().handlers
+        if isinstance(h.formatter, JsonFormatter)
     )
     buffer = io.StringIO()
     previous = handler.setStream(buffer)
 
     def lines():
-        return [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
+        return [
+            json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()
+        ]
 
     yield lines
     handler.setStream(previous)
@@ -87,7 +91,9 @@ def test_readyz_is_503_naming_the_storage_when_it_fails(anon, settings):
     }
     response = anon.get("/readyz")
     assert response.status_code == 503
-    failing = [name for name, check in response.json()["checks"].items() if not check["ok"]]
+    failing = [
+        name for name, check in response.json()["checks"].items() if not check["ok"]
+    ]
     assert failing == ["storage"]
 
 
@@ -101,12 +107,19 @@ class UnreachableStorage:
 def test_every_response_carries_a_request_id_and_echoes_a_safe_one(anon):
     generated = anon.get("/healthz")["X-Request-ID"]
     assert len(generated) == 32
-    assert anon.get("/healthz", HTTP_X_REQUEST_ID="lb-1234.abc")["X-Request-ID"] == "lb-1234.abc"
-    unsafe = anon.get("/healthz", HTTP_X_REQUEST_ID="bad id\nwith newline")["X-Request-ID"]
+    assert (
+        anon.get("/healthz", HTTP_X_REQUEST_ID="lb-1234.abc")["X-Request-ID"]
+        == "lb-1234.abc"
+    )
+    unsafe = anon.get("/healthz", HTTP_X_REQUEST_ID="bad id\nwith newline")[
+        "X-Request-ID"
+    ]
     assert unsafe != "bad id\nwith newline" and len(unsafe) == 32
 
 
-def test_log_line_of_a_failing_request_carries_its_request_id(anon, broker_url, json_log):
+def test_log_line_of_a_failing_request_carries_its_request_id(
+    anon, broker_url, json_log
+):
     broker_url(f"redis://127.0.0.1:{closed_port()}/0")
     response = anon.get("/readyz", HTTP_X_REQUEST_ID="req-ops-42")
     assert response.status_code == 503

@@ -16,11 +16,15 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def json_log():
     handler = next(
-        h for h in logging.getLogger().handlers if isinstance(h.formatter, JsonFormatter)
+        h
+        for h in logging.getLogger().handlers
+        if isinstance(h.formatter, JsonFormatter)
     )
     buffer = io.StringIO()
     previous = handler.setStream(buffer)
-    yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
+    yield lambda: [
+        json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()
+    ]
     handler.setStream(previous)
 
 
@@ -39,7 +43,9 @@ def test_engine_log_lines_carry_the_image_request_id(api, ready, json_log):
         assert line["image_request_id"] == probe_id
         # Eager in this pass: the task ran inside the HTTP request, so both ids are there.
         assert line["request_id"] == probe["X-Request-ID"]
-    outside = [line for line in lines if line not in task_lines and "image_request_id" in line]
+    outside = [
+        line for line in lines if line not in task_lines and "image_request_id" in line
+    ]
     assert all(line["image_request_id"] == probe_id for line in outside)
 
 

@@ -11,9 +11,22 @@ from visuals.vocab import PROBE_TYPES
 pytestmark = pytest.mark.django_db
 
 REPORT_FIELDS = {
-    "probe_id", "session_id", "probe_type", "image_kind", "request_status", "state",
-    "image_url", "servable", "summary", "assets_sent", "consistency", "failure_reason",
-    "promotion_eligible", "continuity_dependent", "created_at", "completed_at",
+    "probe_id",
+    "session_id",
+    "probe_type",
+    "image_kind",
+    "request_status",
+    "state",
+    "image_url",
+    "servable",
+    "summary",
+    "assets_sent",
+    "consistency",
+    "failure_reason",
+    "promotion_eligible",
+    "continuity_dependent",
+    "created_at",
+    "completed_at",
 }
 
 
@@ -32,7 +45,13 @@ def test_r26_probe_post_answers_with_the_contract_shape(api, ready):
     assert set(body) == {"data", "next_actions"}
     data = body["data"]
     assert set(data) == {
-        "probe_id", "session_id", "probe_type", "image_kind", "request_status", "decision", "deliverable",
+        "probe_id",
+        "session_id",
+        "probe_type",
+        "image_kind",
+        "request_status",
+        "decision",
+        "deliverable",
     }
     assert data["probe_type"] == "identity_selfie" and data["image_kind"] == "selfie"
     assert data["session_id"] == ready["session_id"]
@@ -50,10 +69,19 @@ def test_r28_r29_r30_probe_report_has_exactly_the_redacted_fields(api, ready):
     assert set(report) == REPORT_FIELDS
     assert report["state"] == "ready" and report["request_status"] == "succeeded"
     assert report["servable"] is True and report["image_url"].startswith("http")
-    assert set(report["consistency"]) == {"status", "reason", "continuity_relation", "parent_bitmap_available"}
-    assert report["consistency"]["status"] == "passed"  # same face as the identity portrait
+    assert set(report["consistency"]) == {
+        "status",
+        "reason",
+        "continuity_relation",
+        "parent_bitmap_available",
+    }
+    assert (
+        report["consistency"]["status"] == "passed"
+    )  # same face as the identity portrait
     assert report["promotion_eligible"] is True
-    assert report["summary"] == "Image generated and eligible to promote into inventory."
+    assert (
+        report["summary"] == "Image generated and eligible to promote into inventory."
+    )
     assert report["assets_sent"] == [ready["identity"]["id"]]
     assert report["continuity_dependent"] is False and report["completed_at"]
     text = str(report).lower()
@@ -62,7 +90,9 @@ def test_r28_r29_r30_probe_report_has_exactly_the_redacted_fields(api, ready):
 
 def test_r27_probe_result_lands_on_the_session_log_as_image_ready(api, ready):
     probe_id = probe(api, ready).json()["data"]["probe_id"]
-    events = api.get(f"/v1/sessions/{ready['session_id']}/events?since=0").json()["data"]["events"]
+    events = api.get(f"/v1/sessions/{ready['session_id']}/events?since=0").json()[
+        "data"
+    ]["events"]
     ready_events = [e for e in events if e["type"] == "image.ready"]
     assert len(ready_events) == 1
     assert probe_id in str(ready_events[0]["data"])
@@ -87,14 +117,20 @@ def test_r22_unknown_probe_type_is_422(api, ready):
 
 def test_r25_missing_or_unowned_session_is_404(api, other_api, ready, make_character):
     for session_id in ("nope", "00000000-0000-0000-0000-000000000000"):
-        response = api.post("/v1/characters/mira/image-probe",
-                            {"probe_type": "identity_selfie", "session_id": session_id}, format="json")
+        response = api.post(
+            "/v1/characters/mira/image-probe",
+            {"probe_type": "identity_selfie", "session_id": session_id},
+            format="json",
+        )
         assert_error(response, 404, "not_found")
     # A session of another character of the same account is not this character's.
     make_character("other")
     other_session = open_session(api, "other")
-    response = api.post("/v1/characters/mira/image-probe",
-                        {"probe_type": "identity_selfie", "session_id": other_session}, format="json")
+    response = api.post(
+        "/v1/characters/mira/image-probe",
+        {"probe_type": "identity_selfie", "session_id": other_session},
+        format="json",
+    )
     assert_error(response, 404, "not_found")
     # Another account cannot see the character at all.
     assert_error(probe(other_api, ready), 404, "not_found")
@@ -108,19 +144,27 @@ def test_r25_exited_session_is_409(api, ready):
 def test_r25_no_identity_is_409_needs_identity(api, make_character):
     make_character("bare", thresholds={"selfie_comfort": 1, "daily_image_cap": 1})
     session_id = open_session(api, "bare")
-    response = api.post("/v1/characters/bare/image-probe",
-                        {"probe_type": "identity_selfie", "session_id": session_id}, format="json")
+    response = api.post(
+        "/v1/characters/bare/image-probe",
+        {"probe_type": "identity_selfie", "session_id": session_id},
+        format="json",
+    )
     detail = assert_error(response, 409, "needs_identity")
     assert detail["message"] == "this character has no active identity asset yet"
 
 
 @pytest.mark.parametrize("anchors", [None, ["warm", "tired"], {}])
-def test_r25_unseedable_self_reference_is_409_pointing_at_visual_readiness(api, make_character, anchors):
+def test_r25_unseedable_self_reference_is_409_pointing_at_visual_readiness(
+    api, make_character, anchors
+):
     make_character("listy", anchors=anchors)
     upload_identity(api, "listy")
     session_id = open_session(api, "listy")
-    response = api.post("/v1/characters/listy/image-probe",
-                        {"probe_type": "identity_selfie", "session_id": session_id}, format="json")
+    response = api.post(
+        "/v1/characters/listy/image-probe",
+        {"probe_type": "identity_selfie", "session_id": session_id},
+        format="json",
+    )
     detail = assert_error(response, 409, "needs_identity")
     assert "visual-readiness" in detail["fix"]
     assert UsageRecord.objects.count() == 0
@@ -167,7 +211,9 @@ def test_r22_every_probe_type_runs(api, ready):
     for probe_type in PROBE_TYPES:
         response = probe(api, ready, probe_type)
         assert response.status_code == 200, (probe_type, response.content)
-        report = api.get(f"/v1/characters/mira/image-probe/{response.json()['data']['probe_id']}").json()
+        report = api.get(
+            f"/v1/characters/mira/image-probe/{response.json()['data']['probe_id']}"
+        ).json()
         assert report["state"] in ("ready", "blocked", "failed"), report
         assert report["image_url"] is None or report["servable"] is True
 
@@ -197,39 +243,75 @@ def test_probe_reads_cost_constant_queries(api, ready, django_assert_max_num_que
 def test_r28_unknown_or_foreign_probe_is_404(api, other_api, ready):
     probe_id = probe(api, ready).json()["data"]["probe_id"]
     assert_error(api.get("/v1/characters/mira/image-probe/nope"), 404, "not_found")
-    assert_error(api.get("/v1/characters/mira/image-probe/00000000-0000-0000-0000-000000000000"), 404, "not_found")
-    assert_error(other_api.get(f"/v1/characters/mira/image-probe/{probe_id}"), 404, "not_found")
+    assert_error(
+        api.get("/v1/characters/mira/image-probe/00000000-0000-0000-0000-000000000000"),
+        404,
+        "not_found",
+    )
+    assert_error(
+        other_api.get(f"/v1/characters/mira/image-probe/{probe_id}"), 404, "not_found"
+    )
 
 
-def test_r45_r47_a_passing_probe_image_is_a_candidate_keyframe_that_can_be_promoted(api, ready):
+def test_r45_r47_a_passing_probe_image_is_a_candidate_keyframe_that_can_be_promoted(
+    api, ready
+):
     probe_id = probe(api, ready).json()["data"]["probe_id"]
     asset = VisualAsset.objects.get(image_request_id=probe_id)
     assert str(asset.pk) != probe_id  # the asset id is not the probe id
-    assert (asset.category, asset.asset_status, asset.promotion_status) == ("keyframe", "candidate", "candidate")
-    response = api.patch(f"/v1/characters/mira/visual-assets/{asset.pk}",
-                         {"promotion_status": "approved_keyframe"}, format="json")
+    assert (asset.category, asset.asset_status, asset.promotion_status) == (
+        "keyframe",
+        "candidate",
+        "candidate",
+    )
+    response = api.patch(
+        f"/v1/characters/mira/visual-assets/{asset.pk}",
+        {"promotion_status": "approved_keyframe"},
+        format="json",
+    )
     assert response.status_code == 200, response.content
     assert response.json()["data"]["asset_status"] == "active"
-    checks = {c["id"]: c for c in api.get("/v1/characters/mira/visual-readiness").json()["checks"]}
+    checks = {
+        c["id"]: c
+        for c in api.get("/v1/characters/mira/visual-readiness").json()["checks"]
+    }
     assert checks["inventory_coverage"]["status"] == "ok"
 
 
 def test_r32_the_three_outcomes_are_told_apart_by_summary_and_status(api, ready):
     # 1. generated and passed → promotable.
-    passed = api.get(f"/v1/characters/mira/image-probe/{probe(api, ready).json()['data']['probe_id']}").json()
-    assert passed["promotion_eligible"] is True and passed["request_status"] == "succeeded"
+    passed = api.get(
+        f"/v1/characters/mira/image-probe/{probe(api, ready).json()['data']['probe_id']}"
+    ).json()
+    assert (
+        passed["promotion_eligible"] is True and passed["request_status"] == "succeeded"
+    )
     # 2. generated, but blocked by the compositor's safety rule → servable, not promotable.
-    api.patch("/v1/characters/mira", {"profile": {"identity_anchors": {
-        "visual_summary": "a baker", "style_constants": ["a red scarf"], "forbidden_traits": ["red scarf"],
-    }}}, format="json")
+    api.patch(
+        "/v1/characters/mira",
+        {
+            "profile": {
+                "identity_anchors": {
+                    "visual_summary": "a baker",
+                    "style_constants": ["a red scarf"],
+                    "forbidden_traits": ["red scarf"],
+                }
+            }
+        },
+        format="json",
+    )
     blocked_id = probe(api, ready, "forbidden_visual_check").json()["data"]["probe_id"]
     blocked = api.get(f"/v1/characters/mira/image-probe/{blocked_id}").json()
     assert blocked["request_status"] in ("blocked", "failed"), blocked
     assert blocked["servable"] is True and blocked["image_url"]
     assert blocked["promotion_eligible"] is False and blocked["failure_reason"]
     assert "did not succeed" in blocked["summary"]
-    events = api.get(f"/v1/sessions/{ready['session_id']}/events?since=0").json()["data"]["events"]
-    assert not any(e["type"] == "image.ready" and blocked_id in str(e["data"]) for e in events)
+    events = api.get(f"/v1/sessions/{ready['session_id']}/events?since=0").json()[
+        "data"
+    ]["events"]
+    assert not any(
+        e["type"] == "image.ready" and blocked_id in str(e["data"]) for e in events
+    )
     # 3. no servable image → failure_reason (the identity file is gone from storage).
     from django.core.files.storage import default_storage
 
@@ -237,6 +319,10 @@ def test_r32_the_three_outcomes_are_told_apart_by_summary_and_status(api, ready)
     default_storage.delete(identity.file.name)
     failed_id = probe(api, ready).json()["data"]["probe_id"]
     failed = api.get(f"/v1/characters/mira/image-probe/{failed_id}").json()
-    assert failed["state"] == "failed" and failed["servable"] is False and failed["image_url"] is None
+    assert (
+        failed["state"] == "failed"
+        and failed["servable"] is False
+        and failed["image_url"] is None
+    )
     assert failed["failure_reason"] and failed["promotion_eligible"] is False
     assert failed["summary"].startswith("No servable image")

@@ -2,8 +2,8 @@
 
 import pytest
 
-from characters.services import append_event, get_session
 from characters.models import Account
+from characters.services import append_event, get_session
 from tests.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,10 @@ def test_open_read_and_exit_a_session(api, session_id):
     assert data["status"] == "exited" and data["exited_at"]
     # Exiting twice is harmless.
     assert api.post(f"/v1/sessions/{session_id}/exit").status_code == 200
-    types = [e["type"] for e in api.get(f"/v1/sessions/{session_id}/events").json()["data"]["events"]]
+    types = [
+        e["type"]
+        for e in api.get(f"/v1/sessions/{session_id}/events").json()["data"]["events"]
+    ]
     assert types == ["session.opened", "session.exited"]
 
 
@@ -43,18 +46,24 @@ def test_events_since_returns_later_events_in_order_with_a_cursor(api, session_i
 
 @pytest.mark.parametrize("query", ["since=-1", "since=x", "limit=0", "limit=5000"])
 def test_bad_event_query_is_422(api, session_id, query):
-    assert_error(api.get(f"/v1/sessions/{session_id}/events?{query}"), 422, "validation_error")
+    assert_error(
+        api.get(f"/v1/sessions/{session_id}/events?{query}"), 422, "validation_error"
+    )
 
 
 def test_unknown_and_foreign_sessions_are_404(api, other_api, session_id):
     assert_error(api.get("/v1/sessions/not-a-uuid"), 404, "not_found")
-    assert_error(api.get("/v1/sessions/00000000-0000-0000-0000-000000000000"), 404, "not_found")
+    assert_error(
+        api.get("/v1/sessions/00000000-0000-0000-0000-000000000000"), 404, "not_found"
+    )
     assert_error(other_api.get(f"/v1/sessions/{session_id}"), 404, "not_found")
     assert_error(other_api.get(f"/v1/sessions/{session_id}/events"), 404, "not_found")
     assert_error(other_api.post(f"/v1/sessions/{session_id}/exit"), 404, "not_found")
 
 
-def test_events_page_costs_constant_queries(api, session_id, django_assert_max_num_queries):
+def test_events_page_costs_constant_queries(
+    api, session_id, django_assert_max_num_queries
+):
     session = get_session(Account.objects.get(name="acme"), session_id)
     for n in range(30):
         append_event(session, "test.tick", {"n": n})

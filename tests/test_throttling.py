@@ -16,11 +16,16 @@ def _fresh_counters():
     cache.clear()
 
 
-def test_metered_posts_past_the_rate_are_429_with_retry_after(api, other_api, ready, settings, make_character):
+def test_metered_posts_past_the_rate_are_429_with_retry_after(
+    api, other_api, ready, settings, make_character
+):
     settings.LOREOS_METERED_THROTTLE = "2/min"
     body = {"probe_type": "identity_selfie", "session_id": ready["session_id"]}
     for _ in range(2):
-        assert api.post("/v1/characters/mira/image-probe", body, format="json").status_code == 200
+        assert (
+            api.post("/v1/characters/mira/image-probe", body, format="json").status_code
+            == 200
+        )
     response = api.post("/v1/characters/mira/image-probe", body, format="json")
     assert_error(response, 429, "throttled")
     assert 1 <= int(response["Retry-After"]) <= 60
@@ -34,4 +39,7 @@ def test_an_empty_rate_disables_throttling(api, ready, settings):
     settings.LOREOS_METERED_THROTTLE = ""
     body = {"probe_type": "identity_selfie", "session_id": ready["session_id"]}
     for _ in range(4):
-        assert api.post("/v1/characters/mira/image-probe", body, format="json").status_code == 200
+        assert (
+            api.post("/v1/characters/mira/image-probe", body, format="json").status_code
+            == 200
+        )

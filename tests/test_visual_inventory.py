@@ -136,11 +136,19 @@ def test_r20_inventory_lists_the_newest_per_category_and_counts_every_asset(
     for n in range(5):
         identity.pk = None
         identity.id = None
-        identity.category, identity.asset_key, identity.asset_status = "prop", f"p{n}", "candidate"
+        identity.category, identity.asset_key, identity.asset_status = (
+            "prop",
+            f"p{n}",
+            "candidate",
+        )
         identity.save()
     with django_assert_max_num_queries(11):
         data = api.get("/v1/characters/mira/visual-inventory").json()["data"]
     prop = data["categories"]["prop"]
-    assert prop["counts"]["candidate"] == 5 and len(prop["assets"]) == 2 and prop["more"] is True
+    assert (
+        prop["counts"]["candidate"] == 5
+        and len(prop["assets"]) == 2
+        and prop["more"] is True
+    )
     assert [a["asset_key"] for a in prop["assets"]] == ["p4", "p3"]
     assert data["categories"]["identity"]["more"] is False and data["total"] == 6

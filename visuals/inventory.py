@@ -28,7 +28,9 @@ def inventory(character: Character) -> dict:
     Assets inside a group are newest first; ``counts`` are by asset_status.
     """
     limit = settings.LOREOS_INVENTORY_ASSETS_PER_CATEGORY
-    groups = {c.value: {"counts": _counts(), "assets": [], "more": False} for c in Category}
+    groups = {
+        c.value: {"counts": _counts(), "assets": [], "more": False} for c in Category
+    }
     totals = _counts()
     counted = (
         VisualAsset.objects.filter(character=character)
@@ -47,8 +49,9 @@ def inventory(character: Character) -> dict:
     for category, group in groups.items():
         if sum(group["counts"].values()):
             group["assets"] = list(
-                VisualAsset.objects.filter(character=character, category=category)
-                .order_by("-created_at", "-id")[:limit]
+                VisualAsset.objects.filter(
+                    character=character, category=category
+                ).order_by("-created_at", "-id")[:limit]
             )
     for group in groups.values():
         group["more"] = sum(group["counts"].values()) > len(group["assets"])

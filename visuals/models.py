@@ -62,8 +62,12 @@ class VisualAsset(models.Model):
     promotion_status = models.CharField(
         max_length=20, choices=Promotion.choices, default=Promotion.CANDIDATE
     )
-    qa_status = models.CharField(max_length=16, choices=QA.choices, default=QA.UNREVIEWED)
-    source = models.CharField(max_length=16, choices=Source.choices, default=Source.UPLOAD)
+    qa_status = models.CharField(
+        max_length=16, choices=QA.choices, default=QA.UNREVIEWED
+    )
+    source = models.CharField(
+        max_length=16, choices=Source.choices, default=Source.UPLOAD
+    )
     image_request = models.OneToOneField(
         "ImageRequest",
         on_delete=models.SET_NULL,
@@ -135,7 +139,11 @@ class ImageRequest(models.Model):
     batch_id = models.UUIDField(null=True, blank=True)
     assets_sent = models.JSONField(default=list, blank=True)
     parent = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children"
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="children",
     )
     image = models.FileField(upload_to=generated_upload_to, max_length=255, blank=True)
     servable = models.BooleanField(default=False)

@@ -41,7 +41,9 @@ def summary_of(image_request) -> str:
             return "Image generated; the consistency verdict needs a manual review before it can be promoted."
         if verdict == "failed":
             return "Image generated but it failed the consistency check: viewable, not promotable."
-        return "Image generated; consistency was not evaluated, so it is not promotable."
+        return (
+            "Image generated; consistency was not evaluated, so it is not promotable."
+        )
     if image_request.servable:
         return (
             f"Image generated but the request did not succeed ({status}): viewable, "

@@ -12,7 +12,9 @@ class StrictSerializer(serializers.Serializer):
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
-            raise serializers.ValidationError({"non_field_errors": ["body must be a JSON object"]})
+            raise serializers.ValidationError(
+                {"non_field_errors": ["body must be a JSON object"]}
+            )
         unknown = sorted(set(data) - set(self.fields))
         if unknown:
             raise serializers.ValidationError({unknown[0]: ["unknown field"]})
@@ -28,9 +30,14 @@ class InventoryGenerateSerializer(StrictSerializer):
     categories = serializers.ListField(child=serializers.CharField(), allow_empty=False)
     session_id = serializers.CharField(max_length=64)
     count_per_category = serializers.IntegerField(min_value=1, max_value=4, default=1)
-    style_brief = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    style_brief = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default=""
+    )
     forbidden = serializers.ListField(
-        child=serializers.CharField(max_length=200), required=False, default=list, max_length=50
+        child=serializers.CharField(max_length=200),
+        required=False,
+        default=list,
+        max_length=50,
     )
     hold_for_review = serializers.BooleanField(default=False)
 
@@ -47,7 +54,9 @@ class InventoryGenerateSerializer(StrictSerializer):
                 field="categories",
             )
         if len(set(value)) != len(value):
-            raise serializers.ValidationError("categories must not repeat; use count_per_category")
+            raise serializers.ValidationError(
+                "categories must not repeat; use count_per_category"
+            )
         return value
 
 

@@ -27,6 +27,7 @@ from .vocab import CATEGORY_IMAGE_KIND, PROBE_IMAGE_KIND, ImageKind
 
 logger = logging.getLogger(__name__)
 
+
 def _now():
     return timezone.now()
 
@@ -108,7 +109,9 @@ def _withdraw(image_request: ImageRequest) -> None:
     """Undo a request that never reached the broker: no row, no unit."""
     with transaction.atomic():
         budgets.refund([image_request.pk])
-        ImageRequest.objects.filter(pk=image_request.pk, request_status=ImageRequest.Status.QUEUED).delete()
+        ImageRequest.objects.filter(
+            pk=image_request.pk, request_status=ImageRequest.Status.QUEUED
+        ).delete()
 
 
 def _create(character, session, requests_kwargs, actor) -> list[ImageRequest]:
@@ -131,13 +134,21 @@ def _create(character, session, requests_kwargs, actor) -> list[ImageRequest]:
     return rows
 
 
-def create_probe(*, character: Character, session: Session, probe_type: str, actor=None) -> ImageRequest:
+def create_probe(
+    *, character: Character, session: Session, probe_type: str, actor=None
+) -> ImageRequest:
     """Queue one probe image (metered; bypasses the daily cap and cooldown)."""
     check_generation_preconditions(character=character, session=session)
     (probe,) = _create(
         character,
         session,
-        [{"origin": ImageRequest.Origin.PROBE, "probe_type": probe_type, "image_kind": PROBE_IMAGE_KIND[probe_type]}],
+        [
+            {
+                "origin": ImageRequest.Origin.PROBE,
+                "probe_type": probe_type,
+                "image_kind": PROBE_IMAGE_KIND[probe_type],
+            }
+        ],
         actor,
     )
     error = _send(probe)
@@ -226,10 +237,15 @@ def create_inventory_batch(
         else:
             items.append(BatchItem(row.category, row))
     sent = [item.request.pk for item in items if item.request]
-    current = {r.pk: r.request_status for r in ImageRequest.objects.filter(pk__in=sent).only("request_status")}
+    current = {
+        r.pk: r.request_status
+        for r in ImageRequest.objects.filter(pk__in=sent).only("request_status")
+    }
     for item in items:
         if item.request:
-            item.request.request_status = current.get(item.request.pk, item.request.request_status)
+            item.request.request_status = current.get(
+                item.request.pk, item.request.request_status
+            )
     return items
 
 
@@ -248,7 +264,9 @@ def _day_start(now):
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def create_runtime_image(*, character: Character, session: Session, actor=None) -> RuntimeDecision:
+def create_runtime_image(
+    *, character: Character, session: Session, actor=None
+) -> RuntimeDecision:
     """Send a runtime selfie if the character's thresholds, cap and cooldown allow it.
 
     Thresholds (image_proactivity / selfie_comfort both 0), daily_image_cap (0 or
@@ -261,22 +279,39 @@ def create_runtime_image(*, character: Character, session: Session, actor=None) 
     open_session_of(character, session)
     version = character.active_version
     now = _now()
-    runtime = ImageRequest.objects.filter(character=character, origin=ImageRequest.Origin.RUNTIME)
-    bootstrap = not runtime.filter(session=session, request_status=ImageRequest.Status.SUCCEEDED).exists()
+    runtime = ImageRequest.objects.filter(
+        character=character, origin=ImageRequest.Origin.RUNTIME
+    )
+    bootstrap = not runtime.filter(
+        session=session, request_status=ImageRequest.Status.SUCCEEDED
+    ).exists()
 
-    if not (version.threshold("image_proactivity") > 0 or version.threshold("selfie_comfort") > 0):
-        return RuntimeDecision("no_image", "image generation is off: image_proactivity and selfie_comfort are 0", bootstrap)
+    if not (
+        version.threshold("image_proactivity") > 0
+        or version.threshold("selfie_comfort") > 0
+    ):
+        return RuntimeDecision(
+            "no_image",
+            "image generation is off: image_proactivity and selfie_comfort are 0",
+            bootstrap,
+        )
     cap = version.threshold("daily_image_cap")
     if cap <= 0:
         return RuntimeDecision("no_image", "daily_image_cap is 0", bootstrap)
     if runtime.filter(created_at__gte=_day_start(now)).count() >= cap:
-        return RuntimeDecision("no_image", f"daily_image_cap reached ({cap} today)", bootstrap)
+        return RuntimeDecision(
+            "no_image", f"daily_image_cap reached ({cap} today)", bootstrap
+        )
     cooldown = version.threshold("image_cooldown_seconds")
     if cooldown > 0:
-        last = runtime.order_by("-created_at").values_list("created_at", flat=True).first()
+        last = (
+            runtime.order_by("-created_at").values_list("created_at", flat=True).first()
+        )
         if last and last > now - timedelta(seconds=cooldown):
             wait = int((last + timedelta(seconds=cooldown) - now).total_seconds()) + 1
-            return RuntimeDecision("no_image", f"image_cooldown_seconds: next image in {wait}s", bootstrap)
+            return RuntimeDecision(
+                "no_image", f"image_cooldown_seconds: next image in {wait}s", bootstrap
+            )
 
     identity = require_identity(character)
     problem = self_reference_problem(character, identity)

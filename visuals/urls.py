@@ -11,15 +11,29 @@ urlpatterns += [
         "characters/<slug:slug>/visual-assets/<str:asset_id>",
         assets.AssetDetailView.as_view(),
     ),
-    path("characters/<slug:slug>/visual-readiness", readiness.VisualReadinessView.as_view()),
-    path("characters/<slug:slug>/visual-inventory", assets.VisualInventoryView.as_view()),
+    path(
+        "characters/<slug:slug>/visual-readiness",
+        readiness.VisualReadinessView.as_view(),
+    ),
+    path(
+        "characters/<slug:slug>/visual-inventory", assets.VisualInventoryView.as_view()
+    ),
 ]
 
 # Metered generation: probes, inventory batches, runtime images.
 urlpatterns += [
     path("characters/<slug:slug>/image-probe", probes.ProbeView.as_view()),
-    path("characters/<slug:slug>/image-probe/<str:probe_id>", probes.ProbeDetailView.as_view()),
-    path("characters/<slug:slug>/inventory/generate", inventory.InventoryGenerateView.as_view()),
-    path("characters/<slug:slug>/inventory/generations", inventory.InventoryGenerationsView.as_view()),
+    path(
+        "characters/<slug:slug>/image-probe/<str:probe_id>",
+        probes.ProbeDetailView.as_view(),
+    ),
+    path(
+        "characters/<slug:slug>/inventory/generate",
+        inventory.InventoryGenerateView.as_view(),
+    ),
+    path(
+        "characters/<slug:slug>/inventory/generations",
+        inventory.InventoryGenerationsView.as_view(),
+    ),
     path("sessions/<str:session_id>/images", runtime.RuntimeImageView.as_view()),
 ]

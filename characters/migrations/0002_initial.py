@@ -5,38 +5,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('characters', '0001_initial'),
-        ('visuals', '0001_initial'),
+        ("characters", "0001_initial"),
+        ("visuals", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='usagerecord',
-            name='image_request',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='usage', to='visuals.imagerequest'),
+            model_name="usagerecord",
+            name="image_request",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="usage",
+                to="visuals.imagerequest",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='characterversion',
-            constraint=models.UniqueConstraint(fields=('character', 'number'), name='unique_version_number'),
+            model_name="characterversion",
+            constraint=models.UniqueConstraint(
+                fields=("character", "number"), name="unique_version_number"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='character',
-            constraint=models.UniqueConstraint(fields=('account', 'slug'), name='unique_slug_per_account'),
+            model_name="character",
+            constraint=models.UniqueConstraint(
+                fields=("account", "slug"), name="unique_slug_per_account"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sessionevent',
-            constraint=models.UniqueConstraint(fields=('session', 'seq'), name='unique_event_seq'),
+            model_name="sessionevent",
+            constraint=models.UniqueConstraint(
+                fields=("session", "seq"), name="unique_event_seq"
+            ),
         ),
         migrations.AddIndex(
-            model_name='usagerecord',
-            index=models.Index(fields=['account', 'created_at'], name='characters__account_538fc5_idx'),
+            model_name="usagerecord",
+            index=models.Index(
+                fields=["account", "created_at"], name="characters__account_538fc5_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='usagerecord',
-            index=models.Index(fields=['character', 'created_at'], name='characters__charact_055dd9_idx'),
+            model_name="usagerecord",
+            index=models.Index(
+                fields=["character", "created_at"],
+                name="characters__charact_055dd9_idx",
+            ),
         ),
     ]

@@ -15,7 +15,9 @@ class ApiKeyAuthentication(BaseAuthentication):
         if not header:
             return None
         if header[0].lower() != self.keyword or len(header) != 2:
-            raise AuthenticationFailed("malformed Authorization header; expected 'Bearer <key>'")
+            raise AuthenticationFailed(
+                "malformed Authorization header; expected 'Bearer <key>'"
+            )
         try:
             raw = header[1].decode("ascii")
         except UnicodeDecodeError as exc:
@@ -33,7 +35,9 @@ class ApiKeyAuthentication(BaseAuthentication):
 class HasApiKey(BasePermission):
     def has_permission(self, request, view):
         if request.auth is None:
-            raise NotAuthenticated("missing API key; send 'Authorization: Bearer <key>'")
+            raise NotAuthenticated(
+                "missing API key; send 'Authorization: Bearer <key>'"
+            )
         return True
 
 

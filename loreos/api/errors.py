@@ -37,7 +37,9 @@ class ApiError(Exception):
 
     status_code = 400
 
-    def __init__(self, code: ErrorCode, message: str, fix: str, *, status: int, field=None):
+    def __init__(
+        self, code: ErrorCode, message: str, fix: str, *, status: int, field=None
+    ):
         super().__init__(message)
         self.code = ErrorCode(code)
         self.message = message

@@ -39,7 +39,11 @@ def _first_error(detail, path=""):
     """Walk DRF's nested error detail to the first (field path, message)."""
     if isinstance(detail, dict):
         for key, value in detail.items():
-            sub = key if not path else (path if key == "non_field_errors" else f"{path}.{key}")
+            sub = (
+                key
+                if not path
+                else (path if key == "non_field_errors" else f"{path}.{key}")
+            )
             if key == "non_field_errors" and not path:
                 sub = ""
             return _first_error(value, sub)
@@ -54,8 +58,14 @@ def _first_error(detail, path=""):
 def _validation_response(detail) -> Response:
     field, message = _first_error(detail)
     text = f"{field}: {message}" if field else message
-    fix = f"Correct `{field}` and send the request again." if field else "Correct the body."
-    return Response(envelope(ErrorCode.VALIDATION_ERROR, text, fix, field or None), status=422)
+    fix = (
+        f"Correct `{field}` and send the request again."
+        if field
+        else "Correct the body."
+    )
+    return Response(
+        envelope(ErrorCode.VALIDATION_ERROR, text, fix, field or None), status=422
+    )
 
 
 def exception_handler(exc, context):
@@ -101,7 +111,9 @@ def exception_handler(exc, context):
         return response
 
     logger.exception("unhandled API error")
-    return Response(envelope(ErrorCode.SERVER_ERROR, "internal server error"), status=500)
+    return Response(
+        envelope(ErrorCode.SERVER_ERROR, "internal server error"), status=500
+    )
 
 
 def _is_api(request) -> bool:
@@ -111,11 +123,15 @@ def _is_api(request) -> bool:
 def json_404(request, exception=None):
     """Django-level 404 (no route matched): the API envelope under /v1/, HTML elsewhere."""
     if _is_api(request):
-        return JsonResponse(envelope(ErrorCode.NOT_FOUND, "no such endpoint"), status=404)
+        return JsonResponse(
+            envelope(ErrorCode.NOT_FOUND, "no such endpoint"), status=404
+        )
     return defaults.page_not_found(request, exception)
 
 
 def json_500(request):
     if _is_api(request):
-        return JsonResponse(envelope(ErrorCode.SERVER_ERROR, "internal server error"), status=500)
+        return JsonResponse(
+            envelope(ErrorCode.SERVER_ERROR, "internal server error"), status=500
+        )
     return defaults.server_error(request)

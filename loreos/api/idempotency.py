@@ -33,10 +33,14 @@ def _request_hash(request) -> str:
 def _claim(account, key, request_hash):
     """Insert the in-flight row, or return the live row that already holds the key."""
     stale_before = timezone.now() - TTL
-    IdempotencyRecord.objects.filter(account=account, key=key, created_at__lt=stale_before).delete()
+    IdempotencyRecord.objects.filter(
+        account=account, key=key, created_at__lt=stale_before
+    ).delete()
     try:
         with transaction.atomic():
-            IdempotencyRecord.objects.create(account=account, key=key, request_hash=request_hash)
+            IdempotencyRecord.objects.create(
+                account=account, key=key, request_hash=request_hash
+            )
         return None
     except IntegrityError:
         return IdempotencyRecord.objects.filter(account=account, key=key).first()
@@ -102,5 +106,7 @@ def idempotent(handler):
 
 
 def purge_expired() -> int:
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - TTL).delete()
+    deleted, _ = IdempotencyRecord.objects.filter(
+        created_at__lt=timezone.now() - TTL
+    ).delete()
     return deleted

@@ -41,7 +41,9 @@ METERED_ERRORS = {
 }
 # A single metered request the broker refuses (a batch reports refusals inline instead).
 BROKER_ERRORS = {
-    503: _err("broker_unavailable: the job queue refused it; nothing queued or charged"),
+    503: _err(
+        "broker_unavailable: the job queue refused it; nothing queued or charged"
+    ),
 }
 
 

@@ -39,7 +39,9 @@ def postgres():
     required_env("DATABASE_URL")
     db = settings.DATABASES["default"]
     if db["ENGINE"] != "django.db.backends.postgresql":
-        pytest.fail(f"DATABASE_URL must name PostgreSQL for the services pass, not {db['ENGINE']}")
+        pytest.fail(
+            f"DATABASE_URL must name PostgreSQL for the services pass, not {db['ENGINE']}"
+        )
     return db
 
 
@@ -47,7 +49,9 @@ def postgres():
 def redis_url():
     url = required_env("CELERY_BROKER_URL")
     if not url.startswith("redis://"):
-        pytest.fail(f"CELERY_BROKER_URL must be a redis:// URL in the services pass, not {url}")
+        pytest.fail(
+            f"CELERY_BROKER_URL must be a redis:// URL in the services pass, not {url}"
+        )
     require_tcp(url, 6379)
     return url
 

@@ -31,7 +31,9 @@ THREADS = 32
 def _spend(character, units):
     """Record `units` already spent this month (a past generation each)."""
     for _ in range(units):
-        UsageRecord.objects.create(account=character.account, character=character, units=1)
+        UsageRecord.objects.create(
+            account=character.account, character=character, units=1
+        )
 
 
 def _metered_call(character_id, session_id):
@@ -85,13 +87,17 @@ def _assert_ten_accepted(results, character, *, spent_before, field):
 
 def test_r36_character_budget_holds_under_100_concurrent_calls(postgres):
     account = Account.objects.create(name="acme")
-    character = character_create(account=account, slug="mira", name="Mira", monthly_budget=12)
+    character = character_create(
+        account=account, slug="mira", name="Mira", monthly_budget=12
+    )
     _spend(character, 2)  # 10 units left
     session = Session.objects.create(character=character)
 
     results = _run_concurrently(character, session)
 
-    _assert_ten_accepted(results, character, spent_before=2, field={"character": character})
+    _assert_ten_accepted(
+        results, character, spent_before=2, field={"character": character}
+    )
     assert budgets.remaining(character)["character"] == 0
 
 
@@ -108,7 +114,9 @@ def test_r36_account_credit_cap_holds_under_100_concurrent_calls(postgres):
     assert budgets.remaining(character) == {"character": None, "account": 0}
 
 
-def test_r36_concurrent_probes_through_visuals_requests(postgres, redis_url, api, make_character):
+def test_r36_concurrent_probes_through_visuals_requests(
+    postgres, redis_url, api, make_character
+):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from loreos.celery import app
@@ -119,7 +127,9 @@ def test_r36_concurrent_probes_through_visuals_requests(postgres, redis_url, api
     uploaded = api.post(
         "/v1/characters/mira/visual-assets",
         {
-            "file": SimpleUploadedFile("face.jpg", face_bytes(), content_type="image/jpeg"),
+            "file": SimpleUploadedFile(
+                "face.jpg", face_bytes(), content_type="image/jpeg"
+            ),
             "category": "identity",
             "asset_key": "identity-front",
             "label": "front",
@@ -138,7 +148,9 @@ def test_r36_concurrent_probes_through_visuals_requests(postgres, redis_url, api
             started.done = True
             barrier.wait(timeout=60)
         try:
-            mine = Character.objects.select_related("account", "active_version").get(pk=character.pk)
+            mine = Character.objects.select_related("account", "active_version").get(
+                pk=character.pk
+            )
             create_probe(
                 character=mine,
                 session=Session.objects.get(pk=session_id),
@@ -153,7 +165,11 @@ def test_r36_concurrent_probes_through_visuals_requests(postgres, redis_url, api
     try:
         with ThreadPoolExecutor(max_workers=THREADS) as pool:
             results = list(pool.map(call, range(CALLS)))
-        _assert_ten_accepted(results, character, spent_before=0, field={"character": character})
-        assert set(ImageRequest.objects.values_list("request_status", flat=True)) == {"queued"}
+        _assert_ten_accepted(
+            results, character, spent_before=0, field={"character": character}
+        )
+        assert set(ImageRequest.objects.values_list("request_status", flat=True)) == {
+            "queued"
+        }
     finally:
         app.control.purge()  # nobody consumes these ten tasks

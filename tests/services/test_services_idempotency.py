@@ -13,7 +13,9 @@ from visuals.models import ImageRequest
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
-def test_fifty_concurrent_retries_make_one_generation_and_spend_one_unit(api, make_character):
+def test_fifty_concurrent_retries_make_one_generation_and_spend_one_unit(
+    api, make_character
+):
     from tests.generation_fixtures import open_session, upload_identity
 
     assert connection.vendor == "postgresql", "the services pass runs on PostgreSQL"
@@ -28,15 +30,21 @@ def test_fifty_concurrent_retries_make_one_generation_and_spend_one_unit(api, ma
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {api.raw_key}")
         barrier.wait()
         try:
-            response = client.post("/v1/characters/mira/image-probe", body, format="json",
-                                   HTTP_IDEMPOTENCY_KEY="one-key")
+            response = client.post(
+                "/v1/characters/mira/image-probe",
+                body,
+                format="json",
+                HTTP_IDEMPOTENCY_KEY="one-key",
+            )
             results.append((response.status_code, response.json()))
         finally:
             connections.close_all()
 
     from loreos.celery import app
 
-    app.conf.task_always_eager = True  # no worker here: the task runs in the winning thread
+    app.conf.task_always_eager = (
+        True  # no worker here: the task runs in the winning thread
+    )
     threads = [threading.Thread(target=retry) for _ in range(50)]
     for thread in threads:
         thread.start()
@@ -47,6 +55,8 @@ def test_fifty_concurrent_retries_make_one_generation_and_spend_one_unit(api, ma
     assert set(statuses) <= {200, 409}, statuses
     ok = [body for status, body in results if status == 200]
     assert ok and all(b == ok[0] for b in ok)  # every 200 is the same response
-    assert all(b["detail"]["code"] == "idempotency_in_flight" for s, b in results if s == 409)
+    assert all(
+        b["detail"]["code"] == "idempotency_in_flight" for s, b in results if s == 409
+    )
     assert ImageRequest.objects.count() == 1
     assert UsageRecord.objects.count() == 1

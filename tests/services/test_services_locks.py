@@ -17,7 +17,9 @@ from visuals.models import VisualAsset
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_held_budget_lock_does_not_block_inserting_an_asset_of_the_character(api, character):
+def test_a_held_budget_lock_does_not_block_inserting_an_asset_of_the_character(
+    api, character
+):
     assert connection.vendor == "postgresql"
     row = Character.objects.get(slug="mira")
     locked, release, errors = threading.Event(), threading.Event(), []
@@ -39,8 +41,16 @@ def test_a_held_budget_lock_does_not_block_inserting_an_asset_of_the_character(a
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL lock_timeout = '2s'")
             VisualAsset.objects.create(
-                character=row, category="prop", asset_key="k", label="l", file="x.png",
-                sha256="0" * 64, width=1, height=1, format="PNG", byte_size=1,
+                character=row,
+                category="prop",
+                asset_key="k",
+                label="l",
+                file="x.png",
+                sha256="0" * 64,
+                width=1,
+                height=1,
+                format="PNG",
+                byte_size=1,
             )
     except Exception as exc:  # a lock wait past 2 s is the regression
         errors.append(exc)

@@ -98,22 +98,37 @@ def fetch(url) -> bytes:
         return response.read()
 
 
-def test_r10_identity_upload_is_stored_in_s3_and_served_by_signed_url(api, make_character, s3_storage):
+def test_r10_identity_upload_is_stored_in_s3_and_served_by_signed_url(
+    api, make_character, s3_storage
+):
     make_character("mira", thresholds=IMAGES_ON)
     asset = upload_identity(api)
 
-    assert keys(s3_storage, "assets/") == [VisualAsset.objects.get(pk=asset["id"]).file.name]
+    assert keys(s3_storage, "assets/") == [
+        VisualAsset.objects.get(pk=asset["id"]).file.name
+    ]
     assert asset["url"].startswith(s3_storage["endpoint"])
     assert "Signature=" in asset["url"]  # signed: the bucket stays private
     served = fetch(asset["url"])
     key = keys(s3_storage, "assets/")[0]
-    body = s3_storage["client"].get_object(Bucket=s3_storage["name"], Key=key)["Body"].read()
+    body = (
+        s3_storage["client"]
+        .get_object(Bucket=s3_storage["name"], Key=key)["Body"]
+        .read()
+    )
     assert served == body
-    assert hashlib.sha256(served).hexdigest() == VisualAsset.objects.get(pk=asset["id"]).sha256
-    assert Image.open(io.BytesIO(served)).size == Image.open(io.BytesIO(face_bytes())).size
+    assert (
+        hashlib.sha256(served).hexdigest()
+        == VisualAsset.objects.get(pk=asset["id"]).sha256
+    )
+    assert (
+        Image.open(io.BytesIO(served)).size == Image.open(io.BytesIO(face_bytes())).size
+    )
 
 
-def test_r44_deleting_an_asset_removes_its_object_from_the_bucket(api, make_character, s3_storage):
+def test_r44_deleting_an_asset_removes_its_object_from_the_bucket(
+    api, make_character, s3_storage
+):
     make_character("mira", thresholds=IMAGES_ON)
     asset = upload_identity(api)
     asset_id = asset["id"]
@@ -136,7 +151,9 @@ def test_r23_a_worker_generates_into_s3(
     upload_identity(api)
     session_id = open_session(api)
     app = use_broker(redis_url)
-    worker = workers(worker_env(broker_url=redis_url, extra=s3_environment(s3_storage)), app=app)
+    worker = workers(
+        worker_env(broker_url=redis_url, extra=s3_environment(s3_storage)), app=app
+    )
 
     response = api.post(
         "/v1/characters/mira/image-probe",
@@ -145,7 +162,12 @@ def test_r23_a_worker_generates_into_s3(
     )
     assert response.status_code in (200, 201, 202), response.content
     probe_id = response.json()["data"]["probe_id"]
-    wait_for(lambda: all_terminal([probe_id]), timeout=120, workers=[worker], what="the probe")
+    wait_for(
+        lambda: all_terminal([probe_id]),
+        timeout=120,
+        workers=[worker],
+        what="the probe",
+    )
 
     row = ImageRequest.objects.get(pk=probe_id)
     assert row.request_status == "succeeded", row.failure_reason
@@ -163,10 +185,15 @@ def test_readyz_checks_the_bucket(anon, s3_storage, settings):
         **settings.STORAGES,
         "default": {
             **settings.STORAGES["default"],
-            "OPTIONS": {**settings.STORAGES["default"]["OPTIONS"], "bucket_name": "no-such-bucket-here"},
+            "OPTIONS": {
+                **settings.STORAGES["default"]["OPTIONS"],
+                "bucket_name": "no-such-bucket-here",
+            },
         },
     }
     response = anon.get("/readyz")
     assert response.status_code == 503
-    failing = [name for name, check in response.json()["checks"].items() if not check["ok"]]
+    failing = [
+        name for name, check in response.json()["checks"].items() if not check["ok"]
+    ]
     assert failing == ["storage"]

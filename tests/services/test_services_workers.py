@@ -9,8 +9,8 @@ import time
 import pytest
 
 from characters.models import SessionEvent, UsageRecord
-from tests.generation_fixtures import open_session, upload_identity
 from tests.conftest import IMAGES_ON
+from tests.generation_fixtures import open_session, upload_identity
 from visuals.models import ImageRequest
 
 from .workers import Worker, worker_env
@@ -84,7 +84,9 @@ def wait_for(predicate, *, timeout, workers=(), what="the condition"):
 
 
 def statuses(ids):
-    return dict(ImageRequest.objects.filter(pk__in=ids).values_list("pk", "request_status"))
+    return dict(
+        ImageRequest.objects.filter(pk__in=ids).values_list("pk", "request_status")
+    )
 
 
 def all_terminal(ids):
@@ -107,7 +109,11 @@ def assert_finished_once(request_id):
     if request.request_status == "failed":
         assert request.failure_reason
     assert UsageRecord.objects.filter(image_request_id=request_id).count() == 1
-    finals = [e.type for e in events_of(request_id) if e.type in ("image.ready", "image.failed")]
+    finals = [
+        e.type
+        for e in events_of(request_id)
+        if e.type in ("image.ready", "image.failed")
+    ]
     assert len(finals) == 1, finals
     return request
 
@@ -115,12 +121,19 @@ def assert_finished_once(request_id):
 # --- One worker on Redis ------------------------------------------------------------
 
 
-def test_r27_worker_on_redis_generates_a_queued_probe(api, mira, redis_url, use_broker, workers):
+def test_r27_worker_on_redis_generates_a_queued_probe(
+    api, mira, redis_url, use_broker, workers
+):
     app = use_broker(redis_url)
     worker = workers(worker_env(broker_url=redis_url), app=app)
 
     probe_id = probe(api, mira)
-    wait_for(lambda: all_terminal([probe_id]), timeout=120, workers=[worker], what="the probe")
+    wait_for(
+        lambda: all_terminal([probe_id]),
+        timeout=120,
+        workers=[worker],
+        what="the probe",
+    )
 
     request = assert_finished_once(probe_id)
     assert request.request_status == "succeeded", request.failure_reason
@@ -174,8 +187,12 @@ def test_r41_two_workers_share_an_8_image_batch(
     assert sum(done) == 8 and min(done) >= 1, done
     # Both workers generated at the same time: some two requests overlap.
     spans = sorted((r.started_at, r.completed_at) for r in rows)
-    assert any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:], strict=False))
-    listed = api.get("/v1/characters/mira/inventory/generations").json()["data"]["generations"]
+    assert any(
+        later[0] < earlier[1] for earlier, later in zip(spans, spans[1:], strict=False)
+    )
+    listed = api.get("/v1/characters/mira/inventory/generations").json()["data"][
+        "generations"
+    ]
     assert {g["state"] for g in listed if g["probe_id"] in ids} == {"ready"}
 
 
@@ -184,7 +201,9 @@ def test_r41_two_workers_share_an_8_image_batch(
 
 def wait_generating(request_id, worker):
     return wait_for(
-        lambda: ImageRequest.objects.filter(pk=request_id, request_status="generating").exists(),
+        lambda: ImageRequest.objects.filter(
+            pk=request_id, request_status="generating"
+        ).exists(),
         timeout=120,
         workers=[worker],
         what="the request to start generating",
@@ -201,7 +220,12 @@ def test_sigkill_of_the_pool_process_redelivers_once_on_redis(
     wait_generating(probe_id, worker)
     worker.kill_pool_child()
 
-    wait_for(lambda: all_terminal([probe_id]), timeout=120, workers=[worker], what="redelivery")
+    wait_for(
+        lambda: all_terminal([probe_id]),
+        timeout=120,
+        workers=[worker],
+        what="redelivery",
+    )
     request = assert_finished_once(probe_id)
     # The parent saw its pool process lost and rejected the message back to the queue;
     # the redelivery took the request over as a second attempt.
@@ -228,7 +252,10 @@ def test_sigkill_of_the_whole_worker_ends_the_request_exactly_once(
 
     survivor = workers(env, app=app)
     wait_for(
-        lambda: all_terminal([probe_id]), timeout=300, workers=[doomed, survivor], what="redelivery"
+        lambda: all_terminal([probe_id]),
+        timeout=300,
+        workers=[doomed, survivor],
+        what="redelivery",
     )
     request_row = assert_finished_once(probe_id)
     assert request_row.attempts == 2

@@ -19,7 +19,9 @@ from django.conf import settings
 from .conftest import ROOT, database_url
 
 
-def worker_env(*, broker_url: str, visibility_timeout: int = 600, extra: dict | None = None) -> dict:
+def worker_env(
+    *, broker_url: str, visibility_timeout: int = 600, extra: dict | None = None
+) -> dict:
     """The environment a worker machine would have, pointed at this test's resources."""
     db = settings.DATABASES["default"]
     drop = {"DJANGO_SETTINGS_MODULE", "CELERY_TASK_ALWAYS_EAGER", "PYTEST_CURRENT_TEST"}
@@ -43,7 +45,14 @@ def worker_env(*, broker_url: str, visibility_timeout: int = 600, extra: dict | 
 
 
 class Worker:
-    def __init__(self, *, env: dict, log_dir: Path, delay: float | None = None, concurrency: int = 1):
+    def __init__(
+        self,
+        *,
+        env: dict,
+        log_dir: Path,
+        delay: float | None = None,
+        concurrency: int = 1,
+    ):
         self.name = f"ci-{uuid.uuid4().hex[:8]}"
         self.env = dict(env)
         self.log_path = log_dir / f"{self.name}.log"
@@ -82,15 +91,22 @@ class Worker:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"worker {self.name} exited early:\n{self.log_tail()}")
+                raise AssertionError(
+                    f"worker {self.name} exited early:\n{self.log_tail()}"
+                )
             if app.control.ping(destination=[self.node], timeout=1.0):
                 return self
-        raise AssertionError(f"worker {self.name} never answered a ping:\n{self.log_tail()}")
+        raise AssertionError(
+            f"worker {self.name} never answered a ping:\n{self.log_tail()}"
+        )
 
     def pool_children(self) -> list[int]:
         pid = self.process.pid
         try:
-            return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+            return [
+                int(p)
+                for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            ]
         except OSError:
             return []
 
@@ -124,7 +140,9 @@ class Worker:
         self._log.close()
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return (
+            self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        )
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log().splitlines()[-lines:])

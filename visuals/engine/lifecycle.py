@@ -202,7 +202,9 @@ def _sweep_lost_messages() -> int:
             f"no worker picked the request up within {limit} s (its queue message "
             "was lost); ended by the stale-request sweep"
         )
-        if fail(pk, attempt=attempts, reason=reason, from_status=ImageRequest.Status.QUEUED):
+        if fail(
+            pk, attempt=attempts, reason=reason, from_status=ImageRequest.Status.QUEUED
+        ):
             logger.warning("queued image request %s ended by the sweep", pk)
             ended += 1
     return ended

@@ -5,16 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('characters', '0003_idempotency'),
-        ('visuals', '0001_initial'),
+        ("characters", "0003_idempotency"),
+        ("visuals", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='visualasset',
-            index=models.Index(fields=['character', 'category', '-created_at'], name='visuals_vis_charact_33f503_idx'),
+            model_name="visualasset",
+            index=models.Index(
+                fields=["character", "category", "-created_at"],
+                name="visuals_vis_charact_33f503_idx",
+            ),
         ),
     ]

@@ -8,9 +8,9 @@ from rest_framework.views import APIView
 from characters.services import get_character, get_session_or_none
 from loreos.api.auth import require_developer_key
 from loreos.api.errors import validation_error
+from loreos.api.idempotency import idempotent
 from loreos.api.ids import is_uuid
 from loreos.api.pagination import paginate
-from loreos.api.idempotency import idempotent
 from loreos.api.responses import action
 from loreos.api.schema import ERRORS, METERED_ERRORS, v0_envelope
 from loreos.api.throttles import MeteredThrottle
@@ -136,7 +136,9 @@ class InventoryGenerationsView(APIView):
                 inline_serializer(
                     name="InventoryGenerationsData",
                     fields={
-                        "categories": serializers.ListField(child=serializers.CharField()),
+                        "categories": serializers.ListField(
+                            child=serializers.CharField()
+                        ),
                         "generations": GenerationReport(many=True),
                     },
                 ),
@@ -150,7 +152,9 @@ class InventoryGenerationsView(APIView):
     def get(self, request, slug):
         character = get_character(request.account, slug)
         rows = (
-            ImageRequest.objects.filter(character=character, origin=ImageRequest.Origin.INVENTORY)
+            ImageRequest.objects.filter(
+                character=character, origin=ImageRequest.Origin.INVENTORY
+            )
             .select_related("produced_asset")
             .order_by("-created_at", "-id")
         )
@@ -162,7 +166,9 @@ class InventoryGenerationsView(APIView):
         state = request.query_params.get("state")
         if state:
             if state not in _STATE_FILTER:
-                raise validation_error("state", f"must be one of {', '.join(_STATE_FILTER)}")
+                raise validation_error(
+                    "state", f"must be one of {', '.join(_STATE_FILTER)}"
+                )
             rows = rows.filter(request_status__in=_STATE_FILTER[state])
         page, pagination = paginate(rows, request)
         return Response(

@@ -8,9 +8,9 @@ from rest_framework.views import APIView
 from characters.services import get_character, get_session_or_none
 from loreos.api.auth import require_developer_key
 from loreos.api.errors import not_found
+from loreos.api.idempotency import idempotent
 from loreos.api.ids import is_uuid
 from loreos.api.pagination import paginate
-from loreos.api.idempotency import idempotent
 from loreos.api.responses import action
 from loreos.api.schema import BROKER_ERRORS, ERRORS, METERED_ERRORS, v0_envelope
 from loreos.api.throttles import MeteredThrottle
@@ -64,7 +64,9 @@ ProbeReport = inline_serializer(
 
 
 def _probes(character):
-    return ImageRequest.objects.filter(character=character, origin=ImageRequest.Origin.PROBE)
+    return ImageRequest.objects.filter(
+        character=character, origin=ImageRequest.Origin.PROBE
+    )
 
 
 class ProbeView(APIView):
@@ -85,9 +87,13 @@ class ProbeView(APIView):
         character = get_character(request.account, slug)
         body = ProbeRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        session = get_session_or_none(request.account, body.validated_data["session_id"])
+        session = get_session_or_none(
+            request.account, body.validated_data["session_id"]
+        )
         probe = image_requests.create_probe(
-            character=character, session=session, probe_type=body.validated_data["probe_type"]
+            character=character,
+            session=session,
+            probe_type=body.validated_data["probe_type"],
         )
         return Response(
             {
@@ -122,7 +128,9 @@ class ProbeView(APIView):
                 inline_serializer(
                     name="ProbeListData",
                     fields={
-                        "probe_types": serializers.ListField(child=serializers.CharField()),
+                        "probe_types": serializers.ListField(
+                            child=serializers.CharField()
+                        ),
                         "probes": type(ProbeReport)(many=True),
                     },
                 ),
@@ -135,14 +143,21 @@ class ProbeView(APIView):
     )
     def get(self, request, slug):
         character = get_character(request.account, slug)
-        rows, pagination = paginate(_probes(character).order_by("-created_at", "-id"), request)
+        rows, pagination = paginate(
+            _probes(character).order_by("-created_at", "-id"), request
+        )
         return Response(
             {
                 "schema_version": "v0",
-                "data": {"probe_types": PROBE_TYPES, "probes": [report(r) for r in rows]},
+                "data": {
+                    "probe_types": PROBE_TYPES,
+                    "probes": [report(r) for r in rows],
+                },
                 "pagination": pagination,
                 "next_actions": [
-                    action(f"POST /v1/characters/{slug}/image-probe", "Run another probe"),
+                    action(
+                        f"POST /v1/characters/{slug}/image-probe", "Run another probe"
+                    ),
                 ],
             }
         )
@@ -152,8 +167,11 @@ class ProbeDetailView(APIView):
     @extend_schema(responses={200: ProbeReport, **ERRORS}, tags=["image probes"])
     def get(self, request, slug, probe_id):
         character = get_character(request.account, slug)
-        probe = _probes(character).filter(pk=probe_id).first() if is_uuid(probe_id) else None
+        probe = (
+            _probes(character).filter(pk=probe_id).first()
+            if is_uuid(probe_id)
+            else None
+        )
         if probe is None:
             raise not_found("probe")
         return Response(report(probe))
-

@@ -47,15 +47,26 @@ class RuntimeImageView(APIView):
     @idempotent
     def post(self, request, session_id):
         session = get_session(request.account, session_id)
-        RuntimeImageSerializer(data=request.data if request.data else {}).is_valid(raise_exception=True)
+        RuntimeImageSerializer(data=request.data if request.data else {}).is_valid(
+            raise_exception=True
+        )
         character = session.character
-        character = type(character).objects.select_related("active_version", "account").get(pk=character.pk)
-        outcome = image_requests.create_runtime_image(character=character, session=session)
+        character = (
+            type(character)
+            .objects.select_related("active_version", "account")
+            .get(pk=character.pk)
+        )
+        outcome = image_requests.create_runtime_image(
+            character=character, session=session
+        )
         row = outcome.request
         actions = []
         if row is not None:
             actions.append(
-                action(f"GET /v1/sessions/{session.pk}/events?since=0", "Watch for the image.ready event")
+                action(
+                    f"GET /v1/sessions/{session.pk}/events?since=0",
+                    "Watch for the image.ready event",
+                )
             )
         return Response(
             {

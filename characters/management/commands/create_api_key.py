@@ -5,7 +5,9 @@ from characters.models import Account, ApiKey
 
 
 class Command(BaseCommand):
-    help = "Mint an API key for an account (created if needed); the key is the last line."
+    help = (
+        "Mint an API key for an account (created if needed); the key is the last line."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--account", required=True, help="account name")
@@ -18,5 +20,7 @@ class Command(BaseCommand):
         api_key, raw = create_api_key(account=acct, kind=kind, name=name)
         if created:
             self.stderr.write(f"created account {acct.name}")
-        self.stderr.write(f"{kind} key {api_key.prefix}… (shown once; stored only as a hash)")
+        self.stderr.write(
+            f"{kind} key {api_key.prefix}… (shown once; stored only as a hash)"
+        )
         self.stdout.write(raw)
