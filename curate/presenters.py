@@ -5,12 +5,9 @@ import re
 from django.utils import timezone
 from django.utils.formats import date_format
 
-VERDICT_LABELS = {
-    "passed": "Passed",
-    "manual_required": "Manual review",
-    "failed": "Failed",
-    None: "Not evaluated",
-}
+from visuals.vocab import Verdict
+
+NOT_EVALUATED = "Not evaluated"
 
 # The judge writes its measured score into `reason` ("face distance 0.31 …").
 _SCORE = re.compile(
@@ -29,7 +26,7 @@ def verdict_of(image_request) -> dict:
         score = float(match.group(1)) if match else None
     return {
         "status": status or "none",
-        "label": VERDICT_LABELS.get(status, status),
+        "label": Verdict(status).label if status in Verdict.values else NOT_EVALUATED,
         "score": score,
         "reason": reason,
         "continuity_relation": consistency.get("continuity_relation"),

@@ -6,7 +6,7 @@ from django.db.models.functions import RowNumber
 
 from characters.models import Character, CharacterVersion, Session
 from visuals.models import ImageRequest, VisualAsset
-from visuals.vocab import INVENTORY_CATEGORIES, Category
+from visuals.vocab import INVENTORY_CATEGORIES, Category, Verdict
 
 from .access import visible_characters
 
@@ -17,7 +17,8 @@ CANDIDATE = VisualAsset.Status.CANDIDATE
 # (identity uploads are active at once).
 HELD = Q(asset_status=CANDIDATE) & ~Q(category=Category.IDENTITY)
 
-VERDICTS = ("passed", "manual_required", "failed", "none")
+# The review queue's verdict filter: the judge's verdicts, or "none" (not judged).
+VERDICTS = (*Verdict.values, "none")
 
 
 def _held_on_join():

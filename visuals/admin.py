@@ -16,7 +16,7 @@ from loreos.admin_readonly import ReadOnlyAdminMixin, fieldset_fields
 from loreos.api.errors import ApiError
 
 from . import assets as asset_services
-from .models import ImageRequest, VisualAsset
+from .models import ImageRequest, Verdict, VisualAsset
 from .reports import report
 
 
@@ -236,12 +236,7 @@ class VerdictFilter(admin.SimpleListFilter):
     parameter_name = "verdict"
 
     def lookups(self, request, model_admin):
-        return [
-            ("passed", "passed"),
-            ("manual_required", "manual_required"),
-            ("failed", "failed"),
-            ("none", "not evaluated"),
-        ]
+        return [(v, v) for v in Verdict.values] + [("none", "not evaluated")]
 
     def queryset(self, request, queryset):
         if self.value() == "none":

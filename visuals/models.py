@@ -5,7 +5,9 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from .vocab import Category, ImageKind
+from .vocab import Category, ImageKind, Verdict
+
+__all__ = ["ImageRequest", "Verdict", "VisualAsset"]
 
 
 def asset_upload_to(instance, filename):

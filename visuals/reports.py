@@ -1,9 +1,10 @@
-"""The redacted report of an image request: what a probe or generation reports, and nothing
-of its brief or payloads. One place derives `state`, `summary` and `promotion_eligible`."""
+"""The redacted report of an image request: what a probe or generation reports, and
+nothing of its brief or payloads. One place derives `state`, `summary` and
+`promotion_eligible`."""
 
 from rest_framework.fields import DateTimeField
 
-from .vocab import CONTINUITY_PROBES
+from .vocab import CONTINUITY_PROBES, Verdict
 
 _STATE = {
     "draft": "queued",
@@ -23,7 +24,7 @@ def state_of(request_status: str) -> str:
 
 def promotion_eligible(image_request) -> bool:
     verdict = (image_request.consistency or {}).get("status")
-    return image_request.request_status == "succeeded" and verdict == "passed"
+    return image_request.request_status == "succeeded" and verdict == Verdict.PASSED
 
 
 def summary_of(image_request) -> str:
@@ -35,12 +36,18 @@ def summary_of(image_request) -> str:
     if status == "generating":
         return "Generating: the image is not ready yet."
     if status == "succeeded":
-        if verdict == "passed":
+        if verdict == Verdict.PASSED:
             return "Image generated and eligible to promote into inventory."
-        if verdict == "manual_required":
-            return "Image generated; the consistency verdict needs a manual review before it can be promoted."
-        if verdict == "failed":
-            return "Image generated but it failed the consistency check: viewable, not promotable."
+        if verdict == Verdict.MANUAL_REQUIRED:
+            return (
+                "Image generated; the consistency verdict needs a manual review "
+                "before it can be promoted."
+            )
+        if verdict == Verdict.FAILED:
+            return (
+                "Image generated but it failed the consistency check: viewable, "
+                "not promotable."
+            )
         return (
             "Image generated; consistency was not evaluated, so it is not promotable."
         )
@@ -84,7 +91,7 @@ def report(image_request) -> dict:
 
 
 def generation_report(image_request) -> dict:
-    """A generation is reported like a probe, plus its category, batch and produced asset."""
+    """Report a generation like a probe, plus its category, batch and produced asset."""
     body = report(image_request)
     body["category"] = image_request.category
     body["batch_id"] = str(image_request.batch_id) if image_request.batch_id else None

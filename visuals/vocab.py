@@ -1,4 +1,4 @@
-"""The contract's vocabularies: categories, probe types and image kinds."""
+"""The contract's vocabularies: categories, probe types, image kinds and verdicts."""
 
 from django.db import models
 
@@ -49,3 +49,11 @@ CATEGORY_IMAGE_KIND = {
     "place": ImageKind.SCENE.value,
     "scene": ImageKind.SCENE.value,
 }
+
+
+class Verdict(models.TextChoices):
+    """The consistency judge's verdict (`consistency.status` in a report)."""
+
+    PASSED = "passed", "Passed"
+    MANUAL_REQUIRED = "manual_required", "Manual review"
+    FAILED = "failed", "Failed"

@@ -35,10 +35,10 @@ from django.conf import settings
 from PIL import Image
 
 from .. import faces
-from ..vocab import CONTINUITY_PROBES, ImageKind
+from ..vocab import CONTINUITY_PROBES, ImageKind, Verdict
 from .references import Reference
 
-PASSED, MANUAL, FAILED = "passed", "manual_required", "failed"
+PASSED, MANUAL, FAILED = Verdict.PASSED, Verdict.MANUAL_REQUIRED, Verdict.FAILED
 _RANK = {PASSED: 0, MANUAL: 1, FAILED: 2}
 
 # Measured: the compositor's same-scene follow-up scores 0.67 against its parent;

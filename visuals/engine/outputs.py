@@ -17,7 +17,7 @@ from django.utils import timezone
 from PIL import Image, ImageOps
 
 from ..models import ImageRequest, VisualAsset
-from ..vocab import Category
+from ..vocab import Category, Verdict
 from .references import UnreadableImage
 
 logger = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ def produce_asset(
             **common,
         )
     elif image_request.origin == ImageRequest.Origin.INVENTORY:
-        go_live = not image_request.hold_for_review and verdict != "failed"
+        go_live = not image_request.hold_for_review and verdict != Verdict.FAILED
         if go_live:
             why = "activated on generation (hold_for_review is false)"
         elif image_request.hold_for_review:
