@@ -89,9 +89,9 @@ def check_and_lock(*, character: Character, count: int) -> Account:
         raise ApiError(
             ErrorCode.BUDGET_EXCEEDED,
             f"this call needs {needed} unit(s); {parts} this month",
-            "Raise the character's monthly_budget (PATCH /v1/characters/{slug}) or the "
+            "Raise the character's monthly_budget "
+            f"(PATCH /v1/characters/{character.slug}) or the "
             "account's credit_cap, or wait for the next calendar month.",
-            status=402,
         )
     return account
 

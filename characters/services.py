@@ -65,8 +65,8 @@ def character_create(
         raise ApiError(
             ErrorCode.SLUG_TAKEN,
             f"a character with slug '{slug}' already exists in this account",
-            "Choose another slug, or PATCH /v1/characters/{slug} to change the existing one.",
-            status=409,
+            f"Choose another slug, or PATCH /v1/characters/{slug} to change the "
+            "existing one.",
             field="slug",
         ) from None
     return character

@@ -12,7 +12,8 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import render
 
 from characters.demo import CURATORS_GROUP
-from characters.models import Account, Character
+from characters.models import Character
+from loreos.api.errors import ApiError, ErrorCode
 
 
 def is_curator(user) -> bool:
@@ -21,12 +22,6 @@ def is_curator(user) -> bool:
     if user.is_superuser:
         return True
     return user.groups.filter(name=CURATORS_GROUP).exists()
-
-
-def visible_accounts(user):
-    if user.is_superuser:
-        return Account.objects.all()
-    return Account.objects.filter(curators=user)
 
 
 def visible_characters(user):
@@ -42,22 +37,23 @@ def _wants_json(request) -> bool:
     )
 
 
+# The curator pages' own fixes: the way out is a page, not an API key.
 _FIXES = {
-    401: "Sign in at /accounts/login/.",
-    403: "Ask an admin to add your user to the curators group.",
-    404: "Check the link; you see only the accounts you are granted.",
+    ErrorCode.UNAUTHENTICATED: "Sign in at /accounts/login/.",
+    ErrorCode.FORBIDDEN: "Ask an admin to add your user to the curators group.",
+    ErrorCode.NOT_FOUND: "Check the link; you see only the accounts you are granted.",
 }
 
 
-def _refuse(request, status: int, title: str, message: str):
+def _refuse(request, code: ErrorCode, message: str):
+    error = ApiError(code, message, _FIXES[code])
     if _wants_json(request):
-        detail = {"code": title, "message": message, "fix": _FIXES[status]}
-        return JsonResponse({"detail": detail}, status=status)
+        return JsonResponse(error.body(), status=error.status_code)
     return render(
         request,
         "curate/error.html",
-        {"status": status, "title": title, "message": message},
-        status=status,
+        {"status": error.status_code, "title": str(code), "message": message},
+        status=error.status_code,
     )
 
 
@@ -68,13 +64,12 @@ def curator_required(view):
     def wrapped(request, *args, **kwargs):
         if not request.user.is_authenticated:
             if _wants_json(request):
-                return _refuse(request, 401, "unauthenticated", "Sign in first.")
+                return _refuse(request, ErrorCode.UNAUTHENTICATED, "Sign in first.")
             return redirect_to_login(request.get_full_path())
         if not is_curator(request.user):
             return _refuse(
                 request,
-                403,
-                "forbidden",
+                ErrorCode.FORBIDDEN,
                 "Your account is not in the curators group. Ask an admin to add you.",
             )
         try:
@@ -82,8 +77,7 @@ def curator_required(view):
         except Http404:
             return _refuse(
                 request,
-                404,
-                "not_found",
+                ErrorCode.NOT_FOUND,
                 "Nothing here, or nothing you have been granted.",
             )
 

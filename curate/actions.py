@@ -5,7 +5,6 @@ rules, the errors and the audit trail are the API's own."""
 from django.db import transaction
 
 from characters.services import session_open
-from loreos.api.errors import ApiError
 from visuals import assets as asset_services
 from visuals import requests as request_services
 from visuals.models import VisualAsset
@@ -36,10 +35,6 @@ def decide(
 
 def delete(*, asset: VisualAsset, actor) -> None:
     asset_services.asset_delete(asset=asset, actor=actor)
-
-
-def error_detail(exc: ApiError) -> dict:
-    return {"code": str(exc.code), "message": exc.message, "fix": exc.fix}
 
 
 def sandbox_session(character):

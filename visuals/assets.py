@@ -29,10 +29,16 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from characters.models import Character
-from loreos.api.errors import ApiError, ErrorCode, not_found, validation_error
+from loreos.api.errors import ApiError, not_found, validation_error
 from loreos.api.ids import is_uuid
 
 from . import advice as advice_rules
+from .errors import (
+    invalid_category,
+    invalid_transition,
+    needs_identity,
+    storage_unavailable,
+)
 from .models import VisualAsset
 from .uploads import check_image
 from .vocab import Category
@@ -41,10 +47,6 @@ logger = logging.getLogger(__name__)
 
 Status = VisualAsset.Status
 Promotion = VisualAsset.Promotion
-
-NEEDS_IDENTITY_MESSAGE = "this character has no active identity asset yet"
-# The contract prints this fix with a literal {slug}; it is kept exactly so.
-NEEDS_IDENTITY_FIX = "Upload identity first: POST /v1/characters/{slug}/visual-assets (category=identity)."
 
 ASSET_TRANSITIONS: dict[str, tuple[str, ...]] = {
     Status.CANDIDATE: (Status.REJECTED,),
@@ -86,22 +88,6 @@ def get_asset(character: Character, asset_id) -> VisualAsset:
 
 
 # --- Upload ----------------------------------------------------------------------------
-
-
-def invalid_category(value) -> ApiError:
-    return ApiError(
-        ErrorCode.INVALID_CATEGORY,
-        f"unknown category '{value}'",
-        f"Use one of: {', '.join(Category.values)}.",
-        status=422,
-        field="category",
-    )
-
-
-def needs_identity() -> ApiError:
-    return ApiError(
-        ErrorCode.NEEDS_IDENTITY, NEEDS_IDENTITY_MESSAGE, NEEDS_IDENTITY_FIX, status=409
-    )
 
 
 def _required_text(name: str, value) -> str:
@@ -180,15 +166,6 @@ def asset_upload(
     return asset
 
 
-def storage_unavailable() -> ApiError:
-    return ApiError(
-        ErrorCode.STORAGE_UNAVAILABLE,
-        "the image could not be stored; nothing was saved",
-        "Retry in a moment; if it persists, check the storage (GET /readyz).",
-        status=503,
-    )
-
-
 def _remove_partial(asset: VisualAsset, filename: str) -> None:
     """Delete what a failed write may have left under the server-chosen name."""
     name = asset.file.field.generate_filename(asset, filename)
@@ -202,15 +179,14 @@ def _remove_partial(asset: VisualAsset, filename: str) -> None:
 # --- Lifecycle -------------------------------------------------------------------------
 
 
-def _invalid_transition(field: str, current: str, wanted: str, allowed) -> ApiError:
+def _not_allowed(field: str, current: str, wanted: str, allowed) -> ApiError:
     allowed = list(allowed)
     listed = ", ".join(allowed) if allowed else "none"
-    return ApiError(
-        ErrorCode.INVALID_TRANSITION,
-        f"{field} cannot go from {current} to {wanted}; allowed from {current}: {listed}",
+    return invalid_transition(
+        field,
+        f"{field} cannot go from {current} to {wanted}; "
+        f"allowed from {current}: {listed}",
         _TRANSITION_FIXES.get((field, current), "Send one of the allowed values."),
-        status=422,
-        field=field,
     )
 
 
@@ -237,17 +213,13 @@ def _apply_promotion(asset: VisualAsset, wanted: str) -> None:
         return
     targets = _promotion_targets(asset)
     if wanted not in targets:
-        raise _invalid_transition(
-            "promotion_status", asset.promotion_status, wanted, targets
-        )
+        raise _not_allowed("promotion_status", asset.promotion_status, wanted, targets)
     if asset.promotion_status == Promotion.CANDIDATE:
         if asset.asset_status != Status.CANDIDATE:
-            raise ApiError(
-                ErrorCode.INVALID_TRANSITION,
+            raise invalid_transition(
+                "promotion_status",
                 f"only a candidate can be promoted; this asset is {asset.asset_status}",
                 _TRANSITION_FIXES[("promotion_status", Promotion.CANDIDATE)],
-                status=422,
-                field="promotion_status",
             )
         asset.asset_status = Status.ACTIVE
     asset.promotion_status = wanted
@@ -258,7 +230,7 @@ def _apply_status(asset: VisualAsset, wanted: str) -> None:
         return
     allowed = ASSET_TRANSITIONS.get(asset.asset_status, ())
     if wanted not in allowed:
-        raise _invalid_transition("asset_status", asset.asset_status, wanted, allowed)
+        raise _not_allowed("asset_status", asset.asset_status, wanted, allowed)
     asset.asset_status = wanted
     if wanted == Status.CANDIDATE:
         asset.promotion_status = Promotion.CANDIDATE
@@ -295,13 +267,11 @@ def asset_update(
         and asset_status is not None
         and asset_status != Status.ACTIVE
     ):
-        raise ApiError(
-            ErrorCode.INVALID_TRANSITION,
+        raise invalid_transition(
+            "asset_status",
             f"promoting to {promotion_status} makes the asset active; "
             f"asset_status cannot be {asset_status} in the same request",
             "Send the promotion alone, or the asset_status change alone.",
-            status=422,
-            field="asset_status",
         )
 
     with transaction.atomic():

@@ -2,8 +2,7 @@
 
 from rest_framework import serializers
 
-from loreos.api.errors import ApiError, ErrorCode
-
+from .errors import invalid_category
 from .vocab import GENERATABLE_CATEGORIES, PROBE_TYPES
 
 
@@ -44,15 +43,7 @@ class InventoryGenerateSerializer(StrictSerializer):
     def validate_categories(self, value):
         unknown = [c for c in value if c not in GENERATABLE_CATEGORIES]
         if unknown:
-            raise ApiError(
-                ErrorCode.INVALID_CATEGORY,
-                f"'{unknown[0]}' cannot be generated; categories must be a subset of "
-                f"{', '.join(GENERATABLE_CATEGORIES)}",
-                "identity is developer-provided and keyframe is the default generated category; "
-                "send only wardrobe, accessory, prop, place or scene.",
-                status=422,
-                field="categories",
-            )
+            raise invalid_category(unknown[0], generatable=True)
         if len(set(value)) != len(value):
             raise serializers.ValidationError(
                 "categories must not repeat; use count_per_category"

@@ -50,7 +50,6 @@ def image_rejected(message: str) -> ApiError:
         ErrorCode.IMAGE_REJECTED,
         message,
         _REJECT_FIX.format(mb=f"{mb:g}"),
-        status=422,
         field="file",
     )
 

@@ -8,7 +8,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from loreos.api.errors import ApiError
+from loreos.api.errors import ApiError, ErrorCode
 from loreos.api.ids import is_uuid
 from visuals.models import VisualAsset
 from visuals.readiness import visual_readiness
@@ -64,10 +64,8 @@ def queue(request):
 
 
 def _bad_request(message: str, fix: str) -> JsonResponse:
-    return JsonResponse(
-        {"detail": {"code": "validation_error", "message": message, "fix": fix}},
-        status=422,
-    )
+    error = ApiError(ErrorCode.VALIDATION_ERROR, message, fix)
+    return JsonResponse(error.body(), status=error.status_code)
 
 
 @require_POST
@@ -123,9 +121,7 @@ def decide(request):
                 reason=form.cleaned_data["reason"],
             )
         except ApiError as exc:
-            results.append(
-                {"id": asset_id, "ok": False, "error": actions.error_detail(exc)}
-            )
+            results.append({"id": asset_id, "ok": False, "error": exc.as_detail()})
             continue
         touched[asset.character_id] = asset.character
         results.append({"id": asset_id, "ok": True, **decision_of(asset)})

@@ -1,4 +1,5 @@
-"""The one DRF exception handler: every API error leaves as {"detail": {code, message, fix}}."""
+"""The one DRF exception handler: every API error leaves as
+{"detail": {code, message, fix}}, built by errors.error_body."""
 
 import logging
 
@@ -9,30 +10,9 @@ from django.views import defaults
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from .errors import ApiError, ErrorCode
+from .errors import ApiError, ErrorCode, error_body, validation_error
 
 logger = logging.getLogger("loreos.api")
-
-_FIXES = {
-    ErrorCode.UNAUTHENTICATED: "Send `Authorization: Bearer <key>` with a valid, unrevoked API key.",
-    ErrorCode.FORBIDDEN: "Use a key that is allowed to perform this action.",
-    ErrorCode.NOT_FOUND: "Check the id or slug; objects of other accounts are never visible.",
-    ErrorCode.METHOD_NOT_ALLOWED: "Use one of the methods in the Allow header.",
-    ErrorCode.NOT_ACCEPTABLE: "Accept application/json.",
-    ErrorCode.UNSUPPORTED_MEDIA_TYPE: (
-        "Send JSON (Content-Type: application/json), or multipart/form-data for uploads."
-    ),
-    ErrorCode.PARSE_ERROR: "Send a well-formed body matching its Content-Type.",
-    ErrorCode.THROTTLED: "Wait for the number of seconds in Retry-After, then retry.",
-    ErrorCode.SERVER_ERROR: "Retry later; if it persists, report the X-Request-ID.",
-}
-
-
-def envelope(code: ErrorCode, message: str, fix: str | None = None, field=None) -> dict:
-    detail = {"code": str(code), "message": message, "fix": fix or _FIXES.get(code, "")}
-    if field:
-        detail["field"] = field
-    return {"detail": detail}
 
 
 def _first_error(detail, path=""):
@@ -57,20 +37,16 @@ def _first_error(detail, path=""):
 
 def _validation_response(detail) -> Response:
     field, message = _first_error(detail)
-    text = f"{field}: {message}" if field else message
-    fix = (
-        f"Correct `{field}` and send the request again."
-        if field
-        else "Correct the body."
-    )
-    return Response(
-        envelope(ErrorCode.VALIDATION_ERROR, text, fix, field or None), status=422
-    )
+    if field:
+        exc = validation_error(field, message)
+    else:
+        exc = ApiError(ErrorCode.VALIDATION_ERROR, message)
+    return Response(exc.body(), status=exc.status_code)
 
 
 def exception_handler(exc, context):
     if isinstance(exc, ApiError):
-        response = Response({"detail": exc.as_detail()}, status=exc.status_code)
+        response = Response(exc.body(), status=exc.status_code)
         for name, value in exc.headers.items():
             response[name] = value
         return response
@@ -95,11 +71,11 @@ def exception_handler(exc, context):
             415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
             429: ErrorCode.THROTTLED,
         }.get(exc.status_code, ErrorCode.PARSE_ERROR)
-        status = exc.status_code
         if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
-            status = 401
+            code = ErrorCode.UNAUTHENTICATED
+        status = code.status
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        response = Response(envelope(code, str(message)), status=status)
+        response = Response(error_body(code, str(message)), status=status)
         if status == 401:
             response["WWW-Authenticate"] = 'Bearer realm="api"'
         if isinstance(exc, drf.MethodNotAllowed):
@@ -111,9 +87,11 @@ def exception_handler(exc, context):
         return response
 
     logger.exception("unhandled API error")
-    return Response(
-        envelope(ErrorCode.SERVER_ERROR, "internal server error"), status=500
-    )
+    return _response(Response, ErrorCode.SERVER_ERROR, "internal server error")
+
+
+def _response(kind, code: ErrorCode, message: str):
+    return kind(error_body(code, message), status=code.status)
 
 
 def _is_api(request) -> bool:
@@ -121,17 +99,13 @@ def _is_api(request) -> bool:
 
 
 def json_404(request, exception=None):
-    """Django-level 404 (no route matched): the API envelope under /v1/, HTML elsewhere."""
+    """Answer a Django-level 404 (no route): the API envelope under /v1/, else HTML."""
     if _is_api(request):
-        return JsonResponse(
-            envelope(ErrorCode.NOT_FOUND, "no such endpoint"), status=404
-        )
+        return _response(JsonResponse, ErrorCode.NOT_FOUND, "no such endpoint")
     return defaults.page_not_found(request, exception)
 
 
 def json_500(request):
     if _is_api(request):
-        return JsonResponse(
-            envelope(ErrorCode.SERVER_ERROR, "internal server error"), status=500
-        )
+        return _response(JsonResponse, ErrorCode.SERVER_ERROR, "internal server error")
     return defaults.server_error(request)

@@ -62,7 +62,6 @@ def idempotent(handler):
                     ErrorCode.IDEMPOTENCY_KEY_REUSED,
                     "this Idempotency-Key was used with a different request body",
                     "Use a new Idempotency-Key for a different request.",
-                    status=422,
                     field=HEADER,
                 )
             if existing.state == IdempotencyRecord.State.IN_FLIGHT:
@@ -70,7 +69,6 @@ def idempotent(handler):
                     ErrorCode.IDEMPOTENCY_IN_FLIGHT,
                     "the first request with this Idempotency-Key is still being processed",
                     "Retry after a moment with the same key to get its response.",
-                    status=409,
                 )
             replay = Response(existing.response_body, status=existing.response_status)
             replay["Idempotent-Replayed"] = "true"

@@ -18,6 +18,7 @@ from loreos.api.responses import action, v0
 from loreos.api.schema import ERRORS, ErrorEnvelope
 
 from .. import assets as services
+from ..errors import invalid_category
 from ..inventory import inventory
 from ..models import VisualAsset
 from ..serializers import AssetPatchSerializer, AssetSerializer, AssetUploadSerializer
@@ -189,9 +190,7 @@ class AssetCollectionView(APIView):
     def get(self, request, slug):
         character = get_character(request.account, slug)
         rows = VisualAsset.objects.filter(character=character)
-        category = _choice_param(
-            request, "category", Category.values, services.invalid_category
-        )
+        category = _choice_param(request, "category", Category.values, invalid_category)
         status = _choice_param(
             request,
             "asset_status",
