@@ -20,6 +20,7 @@ from loreos.admin_readonly import ReadOnlyAdminMixin
 from loreos.api.ids import is_uuid
 
 from . import services
+from .anchors import NOT_AN_OBJECT, usable_visual_anchors, value_problems
 from .keys import create_api_key, revoke_api_key
 from .models import (
     Account,
@@ -49,8 +50,6 @@ ANCHORS_HELP = (
     "and avoid_visual_changes (a list); other descriptive keys are carried through. "
     "Saving a change creates and activates a new character version."
 )
-STRING_KEYS = ("visual_summary", "hair")
-LIST_KEYS = ("style_constants", "avoid_visual_changes")
 
 
 def validate_identity_anchors(value) -> dict:
@@ -58,34 +57,16 @@ def validate_identity_anchors(value) -> dict:
     if isinstance(value, list):
         raise ValidationError(LIST_BREAKS_SELFIES, code="list")
     if not isinstance(value, dict):
-        raise ValidationError(
-            "identity_anchors must be a JSON object such as "
-            '{"visual_summary": "…", "hair": "…", "style_constants": ["…"]}.',
-            code="shape",
-        )
-    if not value:
+        raise ValidationError(NOT_AN_OBJECT, code="shape")
+    if not usable_visual_anchors(value):
         raise ValidationError(
             "An empty object makes visual-readiness report identity_anchors: missing; "
             "add at least visual_summary.",
             code="empty",
         )
-    problems = []
-    for key, item in value.items():
-        if not isinstance(key, str) or not key.strip():
-            problems.append("every key must be a non-empty string")
-        elif key in LIST_KEYS:
-            if not (isinstance(item, list) and all(isinstance(s, str) for s in item)):
-                problems.append(f"{key} must be a list of strings")
-        elif key in STRING_KEYS:
-            if not (isinstance(item, str) and item.strip()):
-                problems.append(f"{key} must be a non-empty string")
-        elif not (
-            isinstance(item, str)
-            or (isinstance(item, list) and all(isinstance(s, str) for s in item))
-        ):
-            problems.append(f"{key} must be a string or a list of strings")
+    problems = value_problems(value)
     if problems:
-        raise ValidationError("; ".join(dict.fromkeys(problems)) + ".", code="values")
+        raise ValidationError("; ".join(problems) + ".", code="values")
     return value
 
 
@@ -196,7 +177,7 @@ class VersionInline(admin.TabularInline):
 
 
 def anchors_shape(anchors):
-    if isinstance(anchors, dict) and anchors:
+    if usable_visual_anchors(anchors):
         return format_html(
             '<span style="color:#2b8a3e">object · {} keys</span>', len(anchors)
         )

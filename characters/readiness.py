@@ -9,6 +9,7 @@ anything is weak or disabled, else ready.
 from collections.abc import Callable
 
 from . import budgets
+from .anchors import non_empty_anchors
 from .models import Character
 
 # Providers of extra checks (the visuals app registers its four in AppConfig.ready).
@@ -36,11 +37,6 @@ def aggregate(checks: list[dict]) -> str:
     return "ready"
 
 
-def _non_empty_anchors(profile: dict) -> bool:
-    anchors = profile.get("identity_anchors")
-    return isinstance(anchors, list | dict) and len(anchors) > 0
-
-
 def authoring_checks(character: Character) -> list[dict]:
     version = character.active_version
     profile = version.profile or {}
@@ -50,7 +46,7 @@ def authoring_checks(character: Character) -> list[dict]:
     # persona: who the character is — profile.persona, or identity anchors of either shape.
     if (
         isinstance(profile.get("persona"), str) and profile["persona"].strip()
-    ) or _non_empty_anchors(profile):
+    ) or non_empty_anchors(profile.get("identity_anchors")):
         checks.append(check("persona", "ok", "Persona defined."))
     else:
         checks.append(
@@ -58,14 +54,15 @@ def authoring_checks(character: Character) -> list[dict]:
                 "persona",
                 "missing",
                 "No persona: profile.persona and profile.identity_anchors are both empty.",
-                "Set profile.persona (text) or profile.identity_anchors in PATCH /v1/characters/{slug}.",
+                "Set profile.persona (text) or profile.identity_anchors in "
+                f"PATCH /v1/characters/{character.slug}.",
             )
         )
 
     # voice: how it speaks — profile.voice, or text anchors (a list doubles as voice anchors).
     if (
         isinstance(profile.get("voice"), str) and profile["voice"].strip()
-    ) or _non_empty_anchors(profile):
+    ) or non_empty_anchors(profile.get("identity_anchors")):
         checks.append(check("voice", "ok", "Voice anchors set."))
     else:
         checks.append(
@@ -86,7 +83,8 @@ def authoring_checks(character: Character) -> list[dict]:
                 "budget",
                 "missing",
                 "No metered units left this month.",
-                "Raise monthly_budget (PATCH /v1/characters/{slug}) or the account's credit_cap.",
+                f"Raise monthly_budget (PATCH /v1/characters/{character.slug}) "
+                "or the account's credit_cap.",
             )
         )
     elif not finite:

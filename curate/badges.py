@@ -3,9 +3,14 @@
 The character page shows the full checks from visuals.readiness.visual_readiness; a
 list of many characters cannot afford that call per row, so it derives the aggregate
 status from the counts annotated by selectors.characters_with_counts, with the
-contract's four rules. tests/test_curate_pages.py checks that this agrees with
-visual_readiness for every combination of the four inputs.
+contract's four rules and the one aggregate (characters.readiness.aggregate).
+tests/test_curate_pages.py checks that this agrees with visual_readiness for every
+combination of the four inputs.
 """
+
+from characters.anchors import usable_visual_anchors
+from characters.readiness import aggregate
+from visuals.readiness import images_enabled
 
 LABELS = {
     "ready": "Ready",
@@ -14,23 +19,18 @@ LABELS = {
 }
 
 
-def _positive(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-
-
 def readiness_status(character) -> str:
+    """The aggregate of the four visual checks, each decided from the row's counts."""
     version = character.active_version
-    profile = (version.profile if version else None) or {}
-    thresholds = (version.behavioral_thresholds if version else None) or {}
-    anchors = profile.get("identity_anchors")
-    if character.identity_count < 1 or not (isinstance(anchors, dict) and anchors):
-        return "needs_attention"
-    images_on = _positive(thresholds.get("image_proactivity")) or _positive(
-        thresholds.get("selfie_comfort")
+    anchors = version.identity_anchors if version else None
+    thresholds = version.behavioral_thresholds if version else None
+    statuses = (
+        "ok" if character.identity_count >= 1 else "missing",
+        "ok" if usable_visual_anchors(anchors) else "missing",
+        "ok" if character.inventory_count >= 1 else "weak",
+        "ok" if images_enabled(thresholds) else "disabled",
     )
-    if character.inventory_count < 1 or not images_on:
-        return "ready_with_warnings"
-    return "ready"
+    return aggregate([{"status": status} for status in statuses])
 
 
 def label(status: str) -> str:

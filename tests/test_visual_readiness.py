@@ -357,6 +357,20 @@ def test_advice_when_daily_image_cap_is_zero(api, make_character):
     assert statuses(body)["image_generation"] == "ok"
 
 
+def test_anchor_values_the_admin_refuses_are_accepted_and_listed_as_advice(
+    api, make_character
+):
+    # The contract accepts any dict (not a 422); the admin's value checks, the same
+    # function, surface here as advice and leave the check ok.
+    make_character(anchors={"visual_summary": "tall", "style_constants": "glasses"})
+    body = readiness(api)
+    assert statuses(body)["identity_anchors"] == "ok"
+    advice = {a["code"]: a["message"] for a in body["advice"]}
+    assert "style_constants must be a list of strings" in advice[
+        "identity_anchors_values"
+    ]
+
+
 # --- Errors and cost ---------------------------------------------------------------------------------
 
 

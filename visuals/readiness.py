@@ -15,6 +15,7 @@ Two queries, whatever the number of assets.
 
 from django.db.models import Count, Q
 
+from characters.anchors import unusable_reason, value_problems
 from characters.models import Character
 from characters.readiness import aggregate, check
 
@@ -34,6 +35,14 @@ Status = VisualAsset.Status
 
 def _positive(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def images_enabled(thresholds: dict | None) -> bool:
+    """The image_generation check: image_proactivity or selfie_comfort above 0."""
+    thresholds = thresholds or {}
+    return _positive(thresholds.get("image_proactivity")) or _positive(
+        thresholds.get("selfie_comfort")
+    )
 
 
 def _facts(character: Character) -> dict:
@@ -56,7 +65,6 @@ def _facts(character: Character) -> dict:
 def _checks(character: Character, facts: dict) -> list[dict]:
     slug = character.slug
     version = character.active_version
-    profile = version.profile or {}
     thresholds = version.behavioral_thresholds or {}
     out = []
 
@@ -76,25 +84,15 @@ def _checks(character: Character, facts: dict) -> list[dict]:
             )
         )
 
-    anchors = profile.get("identity_anchors")
-    if isinstance(anchors, dict) and anchors:
+    unusable = unusable_reason(version.identity_anchors)
+    if unusable is None:
         out.append(check("identity_anchors", "ok", "Visual identity anchors set."))
     else:
-        if isinstance(anchors, list) and anchors:
-            summary = (
-                "profile.identity_anchors is a list: it satisfies authoring readiness but "
-                "images need a non-empty object (dict) of visual keys."
-            )
-        else:
-            summary = (
-                "No usable visual anchor: profile.identity_anchors is unset or empty on "
-                "the active version; selfie generation fails even with an identity image."
-            )
         out.append(
             check(
                 "identity_anchors",
                 "missing",
-                summary,
+                unusable,
                 f"PATCH /v1/characters/{slug} with profile.identity_anchors as an object "
                 "(visual_summary, hair, style_constants, avoid_visual_changes …); send the "
                 "whole profile.",
@@ -133,7 +131,7 @@ def _checks(character: Character, facts: dict) -> list[dict]:
 
     proactivity = thresholds.get("image_proactivity", 0)
     comfort = thresholds.get("selfie_comfort", 0)
-    if _positive(proactivity) or _positive(comfort):
+    if images_enabled(thresholds):
         out.append(
             check(
                 "image_generation",
@@ -168,6 +166,18 @@ def _advice(character: Character, facts: dict) -> list[dict]:
                     "No active identity image is reachable at an https:// URL, so the "
                     "generator cannot fetch it as the reference. Serve media over HTTPS "
                     "(LOREOS_PUBLIC_BASE_URL or the S3 custom domain)."
+                ),
+            }
+        )
+    problems = value_problems(character.active_version.identity_anchors)
+    if problems:
+        out.append(
+            {
+                "code": "identity_anchors_values",
+                "message": (
+                    "The pipeline skips what it cannot read in profile.identity_anchors: "
+                    + "; ".join(problems)
+                    + "."
                 ),
             }
         )

@@ -18,10 +18,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from characters import budgets
+from characters.anchors import usable_visual_anchors
 from characters.models import Character, Session
-from loreos.api.errors import ApiError, ErrorCode, not_found
+from loreos.api.errors import not_found
 
-from .assets import active_identity_assets, needs_identity
+from .assets import active_identity_assets
+from .errors import batch_too_large, broker_unavailable, needs_identity, session_exited
 from .models import ImageRequest, VisualAsset
 from .vocab import CATEGORY_IMAGE_KIND, PROBE_IMAGE_KIND, ImageKind
 
@@ -40,12 +42,7 @@ def open_session_of(character: Character, session: Session | None) -> Session:
     if session is None or session.character_id != character.pk:
         raise not_found("session")
     if session.status == Session.Status.EXITED:
-        raise ApiError(
-            ErrorCode.SESSION_EXITED,
-            "this session has exited",
-            f"Open a new sandbox session: POST /v1/characters/{character.slug}/sessions",
-            status=409,
-        )
+        raise session_exited(character)
     return session
 
 
@@ -65,21 +62,15 @@ def self_reference_problem(character: Character, identity) -> str | None:
     from .storage import absolute_url, is_fetchable
 
     anchors = character.active_version.identity_anchors
-    if not isinstance(anchors, dict) or not anchors:
+    if not usable_visual_anchors(anchors):
         shape = "a list" if isinstance(anchors, list) else "unset"
-        return f"profile.identity_anchors is {shape} on the active version; it must be a non-empty object"
+        return (
+            f"profile.identity_anchors is {shape} on the active version; "
+            "it must be a non-empty object"
+        )
     if not any(is_fetchable(absolute_url(asset.file)) for asset in identity):
         return "no active identity image is fetchable over HTTPS"
     return None
-
-
-def _seed_error(character, message) -> ApiError:
-    return ApiError(
-        ErrorCode.NEEDS_IDENTITY,
-        f"the self visual reference cannot be seeded: {message}",
-        f"See GET /v1/characters/{character.slug}/visual-readiness and fix what it reports.",
-        status=409,
-    )
 
 
 def check_generation_preconditions(*, character: Character, session: Session) -> None:
@@ -87,7 +78,7 @@ def check_generation_preconditions(*, character: Character, session: Session) ->
     identity = require_identity(character)
     problem = self_reference_problem(character, identity)
     if problem:
-        raise _seed_error(character, problem)
+        raise needs_identity(character, problem=problem)
 
 
 # --- Creating and sending ----------------------------------------------------------
@@ -159,24 +150,10 @@ def create_probe(
     return probe
 
 
-def broker_unavailable() -> ApiError:
-    return ApiError(
-        ErrorCode.BROKER_UNAVAILABLE,
-        "the job queue refused the request; nothing was queued or charged",
-        "Retry in a moment; if it persists, check the broker (GET /readyz).",
-        status=503,
-    )
-
-
 def check_batch_size(categories, count_per_category) -> int:
     requested = len(categories) * count_per_category
     if requested > settings.LOREOS_MAX_BATCH_IMAGES:
-        raise ApiError(
-            ErrorCode.BATCH_TOO_LARGE,
-            f"{requested} images requested; max {settings.LOREOS_MAX_BATCH_IMAGES} per batch",
-            f"Reduce categories × count_per_category to ≤ {settings.LOREOS_MAX_BATCH_IMAGES}.",
-            status=422,
-        )
+        raise batch_too_large(requested)
     return requested
 
 
@@ -316,14 +293,7 @@ def create_runtime_image(
     identity = require_identity(character)
     problem = self_reference_problem(character, identity)
     if problem:
-        if bootstrap:
-            raise _seed_error(character, problem)
-        raise ApiError(
-            ErrorCode.NEEDS_IDENTITY,
-            "non-bootstrap selfie requires a self visual reference",
-            f"Set profile.identity_anchors as a non-empty object; see GET /v1/characters/{character.slug}/visual-readiness.",
-            status=409,
-        )
+        raise needs_identity(character, problem=problem, bootstrap=bootstrap)
     (row,) = _create(
         character,
         session,

@@ -4,6 +4,8 @@ and the forbidden list. Stored on ImageRequest.brief (internal, never in the API
 
 import re
 
+from characters.anchors import KNOWN_KEYS, usable_visual_anchors
+
 from ..models import ImageRequest
 from .references import Selection, subject_of
 
@@ -27,12 +29,7 @@ INSTRUCTIONS = {
     "runtime": "a casual selfie the character sends in conversation",
 }
 
-KNOWN_ANCHOR_KEYS = (
-    "visual_summary",
-    "hair",
-    "style_constants",
-    "avoid_visual_changes",
-)
+KNOWN_ANCHOR_KEYS = KNOWN_KEYS
 
 # "no heavy makeup" forbids "heavy makeup": a leading negation is not part of the term.
 NEGATION = re.compile(r"^(?:no|not|never|avoid|without|don't|do not)\s+", re.IGNORECASE)
@@ -62,7 +59,7 @@ def forbidden_term(text: str) -> str:
 def anchors_of(image_request: ImageRequest) -> dict:
     """The request version's identity anchors: the known keys and the carried extras."""
     anchors = image_request.version.identity_anchors
-    if not isinstance(anchors, dict) or not anchors:
+    if not usable_visual_anchors(anchors):
         raise AnchorsMissing(
             "non-bootstrap selfie requires a self visual reference"
             if image_request.origin == ImageRequest.Origin.RUNTIME
