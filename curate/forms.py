@@ -3,7 +3,7 @@
 from django import forms
 from django.conf import settings
 
-from visuals.models import VisualAsset
+from visuals.models import ImageRequest, VisualAsset
 from visuals.vocab import GENERATABLE_CATEGORIES, PROBE_TYPES, Category
 
 from .actions import DECISIONS
@@ -143,7 +143,6 @@ class ReportFilterForm(forms.Form):
     character = forms.UUIDField(required=False)
     state = forms.ChoiceField(
         required=False,
-        choices=[("", "Any state")]
-        + [(s, s) for s in ("queued", "generating", "ready", "failed", "blocked")],
+        choices=[("", "Any state")] + [(s, s) for s in ImageRequest.State.values],
         widget=forms.Select(attrs={"aria-label": "State"}),
     )

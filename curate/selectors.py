@@ -177,17 +177,8 @@ def reports(user, *, origin: str = "probe", character: str = "", state: str = ""
     if character:
         rows = rows.filter(character_id=character)
     if state:
-        rows = rows.filter(request_status__in=STATUSES_OF_STATE.get(state, [state]))
+        rows = rows.filter(request_status__in=ImageRequest.statuses_of(state))
     return rows
-
-
-STATUSES_OF_STATE = {
-    "queued": ["draft", "queued"],
-    "generating": ["generating"],
-    "ready": ["succeeded"],
-    "failed": ["failed"],
-    "blocked": ["blocked"],
-}
 
 
 def get_visible_request(user, pk) -> ImageRequest:

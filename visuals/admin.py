@@ -214,20 +214,15 @@ class VisualAssetAdmin(admin.ModelAdmin):
 class StateFilter(admin.SimpleListFilter):
     title = "state"
     parameter_name = "state"
-    STATES = {
-        "queued": ["draft", "queued"],
-        "generating": ["generating"],
-        "ready": ["succeeded"],
-        "failed": ["failed"],
-        "blocked": ["blocked"],
-    }
 
     def lookups(self, request, model_admin):
-        return [(state, state) for state in self.STATES]
+        return [(state, state) for state in ImageRequest.State.values]
 
     def queryset(self, request, queryset):
-        if self.value() in self.STATES:
-            return queryset.filter(request_status__in=self.STATES[self.value()])
+        if self.value() in ImageRequest.State.values:
+            return queryset.filter(
+                request_status__in=ImageRequest.statuses_of(self.value())
+            )
         return queryset
 
 

@@ -114,6 +114,25 @@ class ImageRequest(models.Model):
         FAILED = "failed"
         BLOCKED = "blocked"
 
+    class State(models.TextChoices):
+        """The developer-facing lifecycle the contract reports as `state`."""
+
+        QUEUED = "queued"
+        GENERATING = "generating"
+        READY = "ready"
+        FAILED = "failed"
+        BLOCKED = "blocked"
+
+    # The one map from the pipeline's request_status to the contract's state.
+    STATE_OF_STATUS = {
+        Status.DRAFT: State.QUEUED,
+        Status.QUEUED: State.QUEUED,
+        Status.GENERATING: State.GENERATING,
+        Status.SUCCEEDED: State.READY,
+        Status.FAILED: State.FAILED,
+        Status.BLOCKED: State.BLOCKED,
+    }
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     character = models.ForeignKey(
         "characters.Character", on_delete=models.CASCADE, related_name="image_requests"
@@ -175,6 +194,13 @@ class ImageRequest(models.Model):
 
     @property
     def state(self) -> str:
-        from .reports import state_of
+        return self.state_of(self.request_status)
 
-        return state_of(self.request_status)
+    @classmethod
+    def state_of(cls, request_status: str) -> str:
+        return cls.STATE_OF_STATUS.get(request_status, "unknown")
+
+    @classmethod
+    def statuses_of(cls, state: str) -> list[str]:
+        """The request_status values a `state` filter selects."""
+        return [s for s, st in cls.STATE_OF_STATUS.items() if st == state]

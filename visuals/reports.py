@@ -6,20 +6,7 @@ from rest_framework.fields import DateTimeField
 
 from .vocab import CONTINUITY_PROBES, Verdict
 
-_STATE = {
-    "draft": "queued",
-    "queued": "queued",
-    "generating": "generating",
-    "succeeded": "ready",
-    "failed": "failed",
-    "blocked": "blocked",
-}
-
 _datetime = DateTimeField()
-
-
-def state_of(request_status: str) -> str:
-    return _STATE.get(request_status, "unknown")
 
 
 def promotion_eligible(image_request) -> bool:
@@ -76,7 +63,7 @@ def report(image_request) -> dict:
         "probe_type": image_request.probe_type or None,
         "image_kind": image_request.image_kind,
         "request_status": image_request.request_status,
-        "state": state_of(image_request.request_status),
+        "state": image_request.state,
         "image_url": absolute_url(image_request.image) if servable else None,
         "servable": servable,
         "summary": summary_of(image_request),

@@ -8,7 +8,6 @@ from django.views.decorators.http import require_POST
 
 from loreos.api.errors import ApiError
 from loreos.api.ids import is_uuid
-from visuals.reports import state_of
 
 from .. import actions, selectors
 from ..access import curator_required
@@ -90,7 +89,7 @@ def batch_status(request, pk, batch_id):
             {
                 "id": str(row.pk),
                 "category": row.category,
-                "state": state_of(row.request_status),
+                "state": row.state,
                 "request_status": row.request_status,
                 "asset_id": str(asset.pk) if asset else None,
                 "asset_status": asset.asset_status if asset else None,

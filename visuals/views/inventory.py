@@ -53,14 +53,6 @@ GenerationReport = type(
     )
 )
 
-_STATE_FILTER = {
-    "queued": ["draft", "queued"],
-    "generating": ["generating"],
-    "ready": ["succeeded"],
-    "failed": ["failed"],
-    "blocked": ["blocked"],
-}
-
 
 def _entry(item) -> dict:
     if item.request is None:
@@ -126,7 +118,7 @@ class InventoryGenerationsView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("batch_id", str, description="only this batch"),
-            OpenApiParameter("state", str, enum=list(_STATE_FILTER)),
+            OpenApiParameter("state", str, enum=ImageRequest.State.values),
             OpenApiParameter("limit", int),
             OpenApiParameter("offset", int),
         ],
@@ -165,11 +157,11 @@ class InventoryGenerationsView(APIView):
             rows = rows.filter(batch_id=batch_id)
         state = request.query_params.get("state")
         if state:
-            if state not in _STATE_FILTER:
+            if state not in ImageRequest.State.values:
                 raise validation_error(
-                    "state", f"must be one of {', '.join(_STATE_FILTER)}"
+                    "state", f"must be one of {', '.join(ImageRequest.State.values)}"
                 )
-            rows = rows.filter(request_status__in=_STATE_FILTER[state])
+            rows = rows.filter(request_status__in=ImageRequest.statuses_of(state))
         page, pagination = paginate(rows, request)
         return Response(
             {
