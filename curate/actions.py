@@ -11,25 +11,13 @@ from visuals.models import VisualAsset
 
 from .selectors import open_sandbox_session
 
-# A decision a curator takes on one asset, as the PATCH body the API would get.
-DECISIONS = {
-    "approve": {"promotion_status": VisualAsset.Promotion.APPROVED_KEYFRAME},
-    "approve_anchor": {"promotion_status": VisualAsset.Promotion.APPROVED_ANCHOR},
-    "reject": {"asset_status": VisualAsset.Status.REJECTED},
-    "retire": {"asset_status": VisualAsset.Status.RETIRED},
-    "restore": {"asset_status": VisualAsset.Status.ACTIVE},
-    "reopen": {"asset_status": VisualAsset.Status.CANDIDATE},
-    "qa_passed": {"qa_status": VisualAsset.QA.PASSED},
-    "qa_failed": {"qa_status": VisualAsset.QA.FAILED},
-}
-
 
 def decide(
     *, asset: VisualAsset, decision: str, actor, reason: str = ""
 ) -> VisualAsset:
-    """Apply one named decision through visuals.assets.asset_update."""
-    return asset_services.asset_update(
-        asset=asset, actor=actor, reason=reason, **DECISIONS[decision]
+    """Apply one named decision (visuals.assets.DECISIONS) through the asset service."""
+    return asset_services.asset_decide(
+        asset=asset, decision=decision, actor=actor, reason=reason
     )
 
 

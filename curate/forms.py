@@ -3,10 +3,10 @@
 from django import forms
 from django.conf import settings
 
+from visuals.assets import DECISIONS
 from visuals.models import ImageRequest, VisualAsset
 from visuals.vocab import GENERATABLE_CATEGORIES, PROBE_TYPES, Category
 
-from .actions import DECISIONS
 from .selectors import VERDICTS
 
 PROBE_HELP = {

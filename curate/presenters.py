@@ -5,6 +5,7 @@ import re
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from visuals.assets import allowed_decisions
 from visuals.vocab import Verdict
 
 NOT_EVALUATED = "Not evaluated"
@@ -31,6 +32,31 @@ def verdict_of(image_request) -> dict:
         "reason": reason,
         "continuity_relation": consistency.get("continuity_relation"),
     }
+
+
+# How each of the asset service's decisions shows as a button: label and style.
+_BUTTONS = {
+    "approve": ("Approve as keyframe", "primary"),
+    "approve_anchor": ("Approve as anchor", ""),
+    "reject": ("Reject", "danger"),
+    "retire": ("Retire", ""),
+    "restore": ("Restore", ""),
+    "reopen": ("Reopen for review", ""),
+    "qa_passed": ("QA passed", "quiet"),
+    "qa_failed": ("QA failed", "quiet"),
+}
+
+
+def decision_buttons(asset) -> list[dict]:
+    """The buttons for the decisions the asset service allows on this asset now."""
+    allowed = allowed_decisions(asset)
+    buttons = []
+    for name in allowed:
+        label, style = _BUTTONS[name]
+        if name == "approve_anchor" and "approve" not in allowed:
+            style = "primary"  # an identity asset's only approval
+        buttons.append({"value": name, "label": label, "style": style})
+    return buttons
 
 
 def when(value) -> str:

@@ -352,3 +352,47 @@ def test_r44_deleting_the_only_identity_blocks_other_uploads_again(api, identity
     assert_error(
         upload(api, category="prop", asset_key="m", label="m"), 409, "needs_identity"
     )
+
+
+@pytest.mark.parametrize(
+    "category,asset_status,promotion_status",
+    [
+        (category, status, promotion)
+        for category in ("wardrobe", "identity")
+        for status in ("candidate", "active", "retired", "rejected")
+        for promotion in ("candidate", "approved_anchor", "approved_keyframe")
+    ],
+)
+def test_allowed_decisions_are_exactly_the_ones_the_service_accepts(
+    identity, category, asset_status, promotion_status
+):
+    # What the curator pages and admin offer comes from the same table the PATCH obeys.
+    from loreos.api.errors import ApiError
+    from visuals import assets as services
+    from visuals.models import VisualAsset
+
+    base = VisualAsset.objects.get(pk=identity["id"])
+    allowed = None
+    for decision in services.DECISIONS:
+        asset = VisualAsset.objects.get(pk=base.pk)
+        VisualAsset.objects.filter(pk=asset.pk).update(
+            category=category,
+            asset_status=asset_status,
+            promotion_status=promotion_status,
+            qa_status="unreviewed",
+        )
+        asset.refresh_from_db()
+        if allowed is None:
+            allowed = services.allowed_decisions(asset)
+        before = (asset.asset_status, asset.promotion_status, asset.qa_status)
+        try:
+            after = services.asset_decide(asset=asset, decision=decision)
+        except ApiError:
+            changed = False
+        else:
+            changed = (
+                after.asset_status,
+                after.promotion_status,
+                after.qa_status,
+            ) != before
+        assert changed == (decision in allowed), decision

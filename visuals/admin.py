@@ -30,14 +30,13 @@ def _thumb(url_name, pk, size=96, px=56):
     )
 
 
-def _apply(modeladmin, request, queryset, verb, **change):
-    """Run asset_update on each selected asset; report what the rules refused."""
-    reason = change.pop("reason", "")
+def _apply(modeladmin, request, queryset, verb, decision, reason=""):
+    """Take one decision on each selected asset; report what the rules refused."""
     done, refused = 0, []
     for asset in queryset.select_related("character"):
         try:
-            asset_services.asset_update(
-                asset=asset, actor=request.user, reason=reason, **change
+            asset_services.asset_decide(
+                asset=asset, decision=decision, actor=request.user, reason=reason
             )
             done += 1
         except ApiError as exc:
@@ -168,13 +167,11 @@ class VisualAssetAdmin(admin.ModelAdmin):
         description="Approve as keyframe (active inventory)", permissions=["change"]
     )
     def approve_keyframe(self, request, queryset):
-        _apply(
-            self, request, queryset, "Approved", promotion_status="approved_keyframe"
-        )
+        _apply(self, request, queryset, "Approved", "approve")
 
     @admin.action(description="Approve as anchor", permissions=["change"])
     def approve_anchor(self, request, queryset):
-        _apply(self, request, queryset, "Approved", promotion_status="approved_anchor")
+        _apply(self, request, queryset, "Approved", "approve_anchor")
 
     @admin.action(description="Reject (with a reason)…", permissions=["change"])
     def reject(self, request, queryset):
@@ -184,7 +181,7 @@ class VisualAssetAdmin(admin.ModelAdmin):
                 request,
                 queryset,
                 "Rejected",
-                asset_status="rejected",
+                "reject",
                 reason=request.POST.get("reason", "")[:1000],
             )
             return None
@@ -201,7 +198,7 @@ class VisualAssetAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retire", permissions=["change"])
     def retire(self, request, queryset):
-        _apply(self, request, queryset, "Retired", asset_status="retired")
+        _apply(self, request, queryset, "Retired", "retire")
 
     def delete_model(self, request, obj):
         asset_services.asset_delete(asset=obj, actor=request.user)

@@ -39,9 +39,9 @@ from .errors import (
     needs_identity,
     storage_unavailable,
 )
-from .models import VisualAsset
+from .models import ImageRequest, VisualAsset
 from .uploads import check_image
-from .vocab import Category
+from .vocab import Category, Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,20 @@ PROMOTION_TRANSITIONS: dict[str, tuple[str, ...]] = {
     Promotion.APPROVED_KEYFRAME: (Promotion.APPROVED_ANCHOR,),
 }
 APPROVALS = (Promotion.APPROVED_ANCHOR, Promotion.APPROVED_KEYFRAME)
+
+# The decisions a person takes on one asset (admin actions, curator buttons), each as
+# the PATCH body the API would get. Which of them an asset allows now is
+# allowed_decisions(asset), read from the tables above.
+DECISIONS: dict[str, dict[str, str]] = {
+    "approve": {"promotion_status": Promotion.APPROVED_KEYFRAME},
+    "approve_anchor": {"promotion_status": Promotion.APPROVED_ANCHOR},
+    "reject": {"asset_status": Status.REJECTED},
+    "retire": {"asset_status": Status.RETIRED},
+    "restore": {"asset_status": Status.ACTIVE},
+    "reopen": {"asset_status": Status.CANDIDATE},
+    "qa_passed": {"qa_status": VisualAsset.QA.PASSED},
+    "qa_failed": {"qa_status": VisualAsset.QA.FAILED},
+}
 
 
 def _now():
@@ -208,6 +222,38 @@ def _promotion_targets(asset: VisualAsset) -> tuple[str, ...]:
     return targets
 
 
+def _promotion_allowed(asset: VisualAsset, wanted: str) -> bool:
+    if wanted not in _promotion_targets(asset):
+        return False
+    return (
+        asset.promotion_status != Promotion.CANDIDATE
+        or asset.asset_status == Status.CANDIDATE
+    )
+
+
+def allowed_decisions(asset: VisualAsset) -> list[str]:
+    """The DECISIONS that would change this asset and that the lifecycle allows."""
+    allowed = []
+    for name, change in DECISIONS.items():
+        ((field, wanted),) = change.items()
+        if field == "promotion_status":
+            ok = _promotion_allowed(asset, wanted)
+        elif field == "asset_status":
+            ok = wanted in ASSET_TRANSITIONS.get(asset.asset_status, ())
+        else:
+            ok = wanted != asset.qa_status
+        if ok:
+            allowed.append(name)
+    return allowed
+
+
+def asset_decide(
+    *, asset: VisualAsset, decision: str, actor=None, reason: str = ""
+) -> VisualAsset:
+    """Apply one named decision (a key of DECISIONS) through asset_update."""
+    return asset_update(asset=asset, actor=actor, reason=reason, **DECISIONS[decision])
+
+
 def _apply_promotion(asset: VisualAsset, wanted: str) -> None:
     if wanted == asset.promotion_status:
         return
@@ -299,6 +345,77 @@ def asset_update(
                 ]
             )
     return locked
+
+
+def generated_asset_create(
+    *,
+    image_request: ImageRequest,
+    file_name: str,
+    sha256: str,
+    width: int,
+    height: int,
+    format: str,
+    byte_size: int,
+    visual_summary: str,
+    visual_description: str,
+    verdict: str | None,
+) -> VisualAsset | None:
+    """Record the asset a succeeded probe or inventory image becomes (runtime: none).
+
+    It points at the request's stored image (no second write). A probe image is a
+    candidate keyframe a curator may promote. An inventory image is an asset of its
+    category: active (approved_keyframe) unless hold_for_review, or unless the
+    consistency verdict failed — then it is held as a candidate, because an image that
+    measurably does not show the character must not go live unreviewed.
+    """
+    short = str(image_request.pk)[:8]
+    common = {
+        "character_id": image_request.character_id,
+        "visual_summary": visual_summary,
+        "visual_description": visual_description,
+        "sha256": sha256,
+        "width": width,
+        "height": height,
+        "format": format,
+        "byte_size": byte_size,
+        "image_request": image_request,
+        "file": file_name,
+    }
+    if image_request.origin == ImageRequest.Origin.PROBE:
+        asset = VisualAsset(
+            category=Category.KEYFRAME,
+            asset_key=f"probe-{image_request.probe_type}-{short}",
+            label=f"{image_request.probe_type} probe image",
+            source=VisualAsset.Source.PROBE,
+            asset_status=Status.CANDIDATE,
+            promotion_status=Promotion.CANDIDATE,
+            **common,
+        )
+    elif image_request.origin == ImageRequest.Origin.INVENTORY:
+        go_live = not image_request.hold_for_review and verdict != Verdict.FAILED
+        if go_live:
+            why = "activated on generation (hold_for_review is false)"
+        elif image_request.hold_for_review:
+            why = "held for review (hold_for_review is true)"
+        else:
+            why = "held for review: the consistency verdict failed"
+        asset = VisualAsset(
+            category=image_request.category,
+            asset_key=f"generated-{image_request.category}-{short}",
+            label=f"Generated {image_request.category}",
+            source=VisualAsset.Source.INVENTORY,
+            asset_status=Status.ACTIVE if go_live else Status.CANDIDATE,
+            promotion_status=(
+                Promotion.APPROVED_KEYFRAME if go_live else Promotion.CANDIDATE
+            ),
+            decided_at=_now() if go_live else None,
+            decision_reason=why,
+            **common,
+        )
+    else:
+        return None
+    asset.save()
+    return asset
 
 
 def asset_delete(*, asset: VisualAsset, actor=None) -> None:

@@ -11,7 +11,7 @@ from loreos.api.errors import ApiError
 from .. import actions, selectors
 from ..access import curator_required
 from ..forms import DecisionForm
-from ..presenters import decided_by_name, verdict_of
+from ..presenters import decided_by_name, decision_buttons, verdict_of
 
 
 @curator_required
@@ -25,6 +25,7 @@ def asset_detail(request, pk):
             "character": asset.character,
             "verdict": verdict_of(asset.image_request),
             "decided_by": decided_by_name(asset),
+            "decisions": decision_buttons(asset),
             "nav": "characters",
         },
     )

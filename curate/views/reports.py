@@ -5,6 +5,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
+from visuals.assets import allowed_decisions
 from visuals.reports import report
 
 from .. import selectors
@@ -51,6 +52,7 @@ def report_list(request):
 
 def _context(image_request) -> dict:
     body = report(image_request)
+    produced = getattr(image_request, "produced_asset", None)
     sent = selectors.assets_by_id(body["assets_sent"])
     return {
         "item": image_request,
@@ -59,7 +61,8 @@ def _context(image_request) -> dict:
         "assets_sent": [
             (asset_id, sent.get(asset_id)) for asset_id in body["assets_sent"]
         ],
-        "produced": getattr(image_request, "produced_asset", None),
+        "produced": produced,
+        "produced_decisions": allowed_decisions(produced) if produced else [],
         "in_flight": body["state"] in IN_FLIGHT,
     }
 

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.utils import timezone
 from PIL import Image, ImageOps
 
+from ..assets import generated_asset_create
 from ..models import ImageRequest, VisualAsset
-from ..vocab import Category, Verdict
 from .references import UnreadableImage
 
 logger = logging.getLogger(__name__)
@@ -94,10 +93,6 @@ def discard(name: str | None) -> None:
         default_storage.delete(name)
 
 
-def _subject(image_request: ImageRequest) -> str:
-    return image_request.probe_type or image_request.category
-
-
 def produce_asset(
     image_request: ImageRequest,
     output: Output,
@@ -106,67 +101,20 @@ def produce_asset(
     verdict: str | None,
     brief: dict,
 ) -> VisualAsset | None:
-    """The asset a succeeded probe or inventory image becomes (runtime images: none).
-
-    A probe image is a candidate keyframe a curator may promote. An inventory image is
-    an asset of its category: active (approved_keyframe) unless hold_for_review, or
-    unless the consistency verdict failed — then it is held as a candidate, because an
-    image that measurably does not show the character must not go live unreviewed.
-    """
-    short = str(image_request.pk)[:8]
-    now = timezone.now()
-    common = {
-        "character_id": image_request.character_id,
-        "visual_summary": brief.get("instruction", ""),
-        "visual_description": _description(brief),
-        "sha256": output.sha256,
-        "width": output.width,
-        "height": output.height,
-        "format": output.format,
-        "byte_size": output.byte_size,
-        "image_request": image_request,
-        # The same stored name as the request's image: no second write.
-        "file": name,
-    }
-    if image_request.origin == ImageRequest.Origin.PROBE:
-        asset = VisualAsset(
-            category=Category.KEYFRAME,
-            asset_key=f"probe-{image_request.probe_type}-{short}",
-            label=f"{image_request.probe_type} probe image",
-            source=VisualAsset.Source.PROBE,
-            asset_status=VisualAsset.Status.CANDIDATE,
-            promotion_status=VisualAsset.Promotion.CANDIDATE,
-            **common,
-        )
-    elif image_request.origin == ImageRequest.Origin.INVENTORY:
-        go_live = not image_request.hold_for_review and verdict != Verdict.FAILED
-        if go_live:
-            why = "activated on generation (hold_for_review is false)"
-        elif image_request.hold_for_review:
-            why = "held for review (hold_for_review is true)"
-        else:
-            why = "held for review: the consistency verdict failed"
-        asset = VisualAsset(
-            category=image_request.category,
-            asset_key=f"generated-{image_request.category}-{short}",
-            label=f"Generated {image_request.category}",
-            source=VisualAsset.Source.INVENTORY,
-            asset_status=(
-                VisualAsset.Status.ACTIVE if go_live else VisualAsset.Status.CANDIDATE
-            ),
-            promotion_status=(
-                VisualAsset.Promotion.APPROVED_KEYFRAME
-                if go_live
-                else VisualAsset.Promotion.CANDIDATE
-            ),
-            decided_at=now if go_live else None,
-            decision_reason=why,
-            **common,
-        )
-    else:
-        return None
-    asset.save()
-    return asset
+    """The asset a succeeded probe or inventory image becomes (runtime images: none),
+    made by the asset service from the stored image's measured facts."""
+    return generated_asset_create(
+        image_request=image_request,
+        file_name=name,
+        sha256=output.sha256,
+        width=output.width,
+        height=output.height,
+        format=output.format,
+        byte_size=output.byte_size,
+        visual_summary=brief.get("instruction", ""),
+        visual_description=_description(brief),
+        verdict=verdict,
+    )
 
 
 def _description(brief: dict) -> str:
