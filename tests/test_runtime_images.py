@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 
 from characters.models import UsageRecord
+from loreos import clock
 from tests.conftest import assert_error
 from tests.generation_fixtures import open_session, ready, upload_identity  # noqa: F401
-from visuals import requests as image_requests
 from visuals.models import ImageRequest
 
 pytestmark = pytest.mark.django_db
@@ -89,8 +89,8 @@ def test_cooldown_spaces_runtime_images_and_probes_bypass_it(api, ready, monkeyp
         format="json",
     )
     assert probe.status_code == 200
-    later = image_requests._now() + timedelta(seconds=601)
-    monkeypatch.setattr(image_requests, "_now", lambda: later)
+    later = clock.now() + timedelta(seconds=601)
+    monkeypatch.setattr(clock, "now", lambda: later)
     assert send(api, ready["session_id"]).json()["data"]["decision"] == "send_image"
 
 

@@ -26,9 +26,9 @@ import uuid
 
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from characters.models import Character
+from loreos import clock
 from loreos.api.errors import ApiError, not_found, validation_error
 from loreos.api.ids import is_uuid
 
@@ -74,10 +74,6 @@ DECISIONS: dict[str, dict[str, str]] = {
     "qa_passed": {"qa_status": VisualAsset.QA.PASSED},
     "qa_failed": {"qa_status": VisualAsset.QA.FAILED},
 }
-
-
-def _now():
-    return timezone.now()
 
 
 # --- Reading ---------------------------------------------------------------------------
@@ -331,7 +327,7 @@ def asset_update(
             locked.qa_status = qa_status
         if (locked.asset_status, locked.promotion_status, locked.qa_status) != before:
             locked.decided_by = actor if getattr(actor, "pk", None) else None
-            locked.decided_at = _now()
+            locked.decided_at = clock.now()
             locked.decision_reason = reason or ""
             locked.save(
                 update_fields=[
@@ -408,7 +404,7 @@ def generated_asset_create(
             promotion_status=(
                 Promotion.APPROVED_KEYFRAME if go_live else Promotion.CANDIDATE
             ),
-            decided_at=_now() if go_live else None,
+            decided_at=clock.now() if go_live else None,
             decision_reason=why,
             **common,
         )

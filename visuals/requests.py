@@ -15,11 +15,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from characters import budgets
 from characters.anchors import usable_visual_anchors
 from characters.models import Character, Session
+from loreos import clock
 from loreos.api.errors import not_found
 
 from .assets import active_identity_assets
@@ -28,10 +28,6 @@ from .models import ImageRequest, VisualAsset
 from .vocab import CATEGORY_IMAGE_KIND, PROBE_IMAGE_KIND, ImageKind
 
 logger = logging.getLogger(__name__)
-
-
-def _now():
-    return timezone.now()
 
 
 # --- Preconditions (checked synchronously, in the contract's order) ------------------
@@ -255,7 +251,7 @@ def create_runtime_image(
     """
     open_session_of(character, session)
     version = character.active_version
-    now = _now()
+    now = clock.now()
     runtime = ImageRequest.objects.filter(
         character=character, origin=ImageRequest.Origin.RUNTIME
     )

@@ -25,9 +25,9 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from characters.services import append_event
+from loreos import clock
 
 from ..models import ImageRequest
 
@@ -40,10 +40,6 @@ TERMINAL = (
     ImageRequest.Status.FAILED,
     ImageRequest.Status.BLOCKED,
 )
-
-
-def _now():
-    return timezone.now()
 
 
 @dataclass(frozen=True)
@@ -83,7 +79,7 @@ def claim(request_id) -> Claim | None:
         return None
     won = rows.filter(request_status=status, attempts=attempts).update(
         request_status=ImageRequest.Status.GENERATING,
-        started_at=_now(),
+        started_at=clock.now(),
         attempts=attempts + 1,
     )
     if not won:
@@ -152,7 +148,7 @@ def fail(
             request_status=ImageRequest.Status.FAILED,
             failure_reason=reason,
             servable=False,
-            completed_at=_now(),
+            completed_at=clock.now(),
         )
         if won:
             image_request = ImageRequest.objects.select_related("session").get(
@@ -170,7 +166,7 @@ def sweep_stale() -> int:
     """End requests generating (or queued) for longer than the stale limits; return
     how many."""
     limit = settings.LOREOS_STALE_GENERATION_SECONDS
-    cutoff = _now() - timedelta(seconds=limit)
+    cutoff = clock.now() - timedelta(seconds=limit)
     stale = ImageRequest.objects.filter(
         request_status=ImageRequest.Status.GENERATING
     ).filter(started_at__lt=cutoff) | ImageRequest.objects.filter(
@@ -192,7 +188,7 @@ def _sweep_lost_messages() -> int:
     """End requests still queued long after they were sent: their message was lost
     (a broker restarted without persistence, a queue purged), so no worker will come."""
     limit = settings.LOREOS_STALE_QUEUED_SECONDS
-    cutoff = _now() - timedelta(seconds=limit)
+    cutoff = clock.now() - timedelta(seconds=limit)
     lost = ImageRequest.objects.filter(
         request_status=ImageRequest.Status.QUEUED, created_at__lt=cutoff
     )

@@ -15,9 +15,9 @@ import time
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.utils import timezone
 
 from characters.services import append_event
+from loreos import clock
 
 from ..models import ImageRequest
 from . import judge as judging
@@ -217,7 +217,7 @@ def _settle(
         "image": attempt.stored or "",
         "backend_seconds": seconds,
         "brief": brief,
-        "completed_at": timezone.now(),
+        "completed_at": clock.now(),
     }
     with transaction.atomic():
         lifecycle.record(attempt.claim, **fields)
