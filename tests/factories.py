@@ -111,7 +111,7 @@ def make_request(
     status="queued",
     **extra,
 ) -> ImageRequest:
-    """An ImageRequest as visuals.requests creates it (queued, version pinned)."""
+    """An ImageRequest as visuals.image_requests creates it (queued, version pinned)."""
     if origin is None:
         origin = "probe" if probe_type else "inventory" if category else "runtime"
     if probe_type:

@@ -1,4 +1,4 @@
-"""Request bodies of the metered endpoints (shape only; the rules live in visuals/requests.py)."""
+"""Request bodies of the metered endpoints (shape only; the rules live in visuals/image_requests.py)."""
 
 from rest_framework import serializers
 

@@ -5,7 +5,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from .models import ImageRequest, VisualAsset
-from .thumbnails import delete_thumbnails
+from .thumbnails import thumbnails_delete
 
 
 def _delete_after_commit(field_file):
@@ -17,7 +17,7 @@ def _delete_after_commit(field_file):
 
 @receiver(post_delete, sender=VisualAsset)
 def remove_asset_file(sender, instance, **kwargs):
-    _delete_thumbnails_after_commit(instance.pk)
+    _thumbnails_delete_after_commit(instance.pk)
     # A generated asset shares its file with the image request that produced it; the
     # request (the report) owns that file and removes it when it goes.
     if instance.image_request_id and instance.file.name:
@@ -26,13 +26,13 @@ def remove_asset_file(sender, instance, **kwargs):
     _delete_after_commit(instance.file)
 
 
-def _delete_thumbnails_after_commit(key):
-    transaction.on_commit(lambda: delete_thumbnails(key))
+def _thumbnails_delete_after_commit(key):
+    transaction.on_commit(lambda: thumbnails_delete(key))
 
 
 @receiver(post_delete, sender=ImageRequest)
 def remove_generated_file(sender, instance, **kwargs):
-    _delete_thumbnails_after_commit(instance.pk)
+    _thumbnails_delete_after_commit(instance.pk)
     # An asset made from this image outlives its request (e.g. a deleted session) and
     # keeps the file; the asset's own deletion removes it then.
     if instance.image and VisualAsset.objects.filter(file=instance.image.name).exists():

@@ -37,7 +37,7 @@ def _render(field_file, size: int) -> bytes:
     return out.getvalue()
 
 
-def ensure_thumbnail(*, key, field_file, size: int) -> str:
+def thumbnail_ensure(*, key, field_file, size: int) -> str:
     """Return the storage name of the thumbnail, making it when it does not exist."""
     if size not in SIZES:
         raise ValueError(f"thumbnail size must be one of {SIZES}")
@@ -53,11 +53,11 @@ def ensure_thumbnail(*, key, field_file, size: int) -> str:
 
 def thumbnail_url(*, key, field_file, size: int) -> str:
     return default_storage.url(
-        ensure_thumbnail(key=key, field_file=field_file, size=size)
+        thumbnail_ensure(key=key, field_file=field_file, size=size)
     )
 
 
-def delete_thumbnails(key) -> None:
+def thumbnails_delete(key) -> None:
     """Remove every size made for `key` (missing ones are fine)."""
     for size in SIZES:
         try:

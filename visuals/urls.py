@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import assets, inventory, probes, readiness, runtime
+from .views import assets, generations, inventory, probes, readiness, runtime
 
 urlpatterns: list = []
 
@@ -16,7 +16,8 @@ urlpatterns += [
         readiness.VisualReadinessView.as_view(),
     ),
     path(
-        "characters/<slug:slug>/visual-inventory", assets.VisualInventoryView.as_view()
+        "characters/<slug:slug>/visual-inventory",
+        inventory.VisualInventoryView.as_view(),
     ),
 ]
 
@@ -29,11 +30,11 @@ urlpatterns += [
     ),
     path(
         "characters/<slug:slug>/inventory/generate",
-        inventory.InventoryGenerateView.as_view(),
+        generations.InventoryGenerateView.as_view(),
     ),
     path(
         "characters/<slug:slug>/inventory/generations",
-        inventory.InventoryGenerationsView.as_view(),
+        generations.InventoryGenerationsView.as_view(),
     ),
     path("sessions/<str:session_id>/images", runtime.RuntimeImageView.as_view()),
 ]

@@ -7,8 +7,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from loreos.api.errors import ApiError
+from visuals import assets as asset_services
 
-from .. import actions, selectors
+from .. import selectors
 from ..access import curator_required
 from ..forms import DecisionForm
 from ..presenters import decided_by_name, decision_buttons, verdict_of
@@ -53,10 +54,10 @@ def asset_action(request, pk):
     try:
         if decision == "delete":
             character_id = asset.character_id
-            actions.delete(asset=asset, actor=request.user)
+            asset_services.asset_delete(asset=asset, actor=request.user)
             messages.success(request, f"Deleted {asset.category}:{asset.asset_key}.")
             return redirect(reverse("curate:character", args=[character_id]))
-        asset = actions.decide(
+        asset = asset_services.asset_decide(
             asset=asset, decision=decision, actor=request.user, reason=reason
         )
     except ApiError as exc:

@@ -10,10 +10,11 @@ from django.views.decorators.http import require_POST
 
 from loreos.api.errors import ApiError, ErrorCode
 from loreos.api.ids import is_uuid
+from visuals import assets as asset_services
 from visuals.models import VisualAsset
 from visuals.readiness import visual_readiness
 
-from .. import actions, badges, selectors
+from .. import badges, selectors
 from ..access import curator_required, visible_characters
 from ..forms import BulkDecisionForm, QueueFilterForm
 from ..presenters import decision_of, verdict_of
@@ -114,7 +115,7 @@ def decide(request):
             )
             continue
         try:
-            asset = actions.decide(
+            asset = asset_services.asset_decide(
                 asset=asset,
                 decision=form.cleaned_data["decision"],
                 actor=request.user,

@@ -34,7 +34,7 @@ def run_probe(request, pk):
         _form_errors(request, form)
         return redirect(back + "#run")
     try:
-        probe = actions.run_probe(
+        probe = actions.probe_run(
             character=character,
             probe_type=form.cleaned_data["probe_type"],
             actor=request.user,
@@ -55,7 +55,7 @@ def run_batch(request, pk):
         _form_errors(request, form)
         return redirect(back + "#run")
     try:
-        items = actions.run_batch(
+        items = actions.inventory_batch_run(
             character=character, actor=request.user, **form.cleaned_data
         )
     except ApiError as exc:

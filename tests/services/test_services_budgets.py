@@ -2,7 +2,7 @@
 
 Each call runs in its own thread on its own database connection, all released together
 by a barrier, and creates its ImageRequest and reserves its unit in one transaction, as
-visuals/requests.py does (the last test calls visuals.requests.create_probe itself, which
+visuals/image_requests.py does (the last test calls visuals.image_requests.probe_create itself, which
 also sends each accepted probe to the real broker). The row locks in characters.budgets
 serialise them.
 """
@@ -121,7 +121,7 @@ def test_r36_concurrent_probes_through_visuals_requests(
 
     from loreos.celery import app
     from tests.conftest import IMAGES_ON, face_bytes
-    from visuals.requests import create_probe
+    from visuals.image_requests import probe_create
 
     make_character("mira", thresholds=IMAGES_ON, monthly_budget=10)
     uploaded = api.post(
@@ -151,7 +151,7 @@ def test_r36_concurrent_probes_through_visuals_requests(
             mine = Character.objects.select_related("account", "active_version").get(
                 pk=character.pk
             )
-            create_probe(
+            probe_create(
                 character=mine,
                 session=Session.objects.get(pk=session_id),
                 probe_type="identity_selfie",

@@ -1,4 +1,4 @@
-"""HTTP ↔ services for visual assets: upload, list, read, promote, delete; the inventory."""
+"""HTTP ↔ services for visual assets: upload, list, read, promote, delete."""
 
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -19,7 +19,6 @@ from loreos.api.schema import ERRORS, ErrorEnvelope
 
 from .. import assets as services
 from ..errors import invalid_category
-from ..inventory import inventory
 from ..models import VisualAsset
 from ..serializers import AssetPatchSerializer, AssetSerializer, AssetUploadSerializer
 from ..uploads import read_multipart
@@ -27,7 +26,7 @@ from ..vocab import Category
 
 TAGS = ["visual assets"]
 
-_NextActions = inline_serializer(
+NextActions = inline_serializer(
     name="VisualNextAction",
     fields={"command": serializers.CharField(), "description": serializers.CharField()},
     many=True,
@@ -46,7 +45,7 @@ AssetEnvelope = inline_serializer(
     fields={
         "schema_version": serializers.CharField(),
         "data": AssetSerializer(),
-        "next_actions": _NextActions,
+        "next_actions": NextActions,
     },
 )
 AssetListEnvelope = inline_serializer(
@@ -55,38 +54,7 @@ AssetListEnvelope = inline_serializer(
         "schema_version": serializers.CharField(),
         "data": AssetSerializer(many=True),
         "pagination": _Pagination,
-        "next_actions": _NextActions,
-    },
-)
-_Counts = inline_serializer(
-    name="AssetStatusCounts",
-    fields={s: serializers.IntegerField() for s in VisualAsset.Status.values},
-)
-InventoryEnvelope = inline_serializer(
-    name="VisualInventoryEnvelope",
-    fields={
-        "schema_version": serializers.CharField(),
-        "data": inline_serializer(
-            name="VisualInventory",
-            fields={
-                "categories": inline_serializer(
-                    name="VisualInventoryCategories",
-                    fields={
-                        c: inline_serializer(
-                            name=f"VisualInventory_{c}",
-                            fields={
-                                "counts": _Counts,
-                                "assets": AssetSerializer(many=True),
-                            },
-                        )
-                        for c in Category.values
-                    },
-                ),
-                "counts": _Counts,
-                "total": serializers.IntegerField(),
-            },
-        ),
-        "next_actions": _NextActions,
+        "next_actions": NextActions,
     },
 )
 CONFLICT = {
@@ -272,34 +240,3 @@ class AssetDetailView(APIView):
         asset = services.get_asset(character, asset_id)
         services.asset_delete(asset=asset, actor=None)
         return Response(status=204)
-
-
-class VisualInventoryView(APIView):
-    @extend_schema(
-        operation_id="visual_inventory",
-        summary="Every asset grouped by category (all 8), with counts by status",
-        responses={200: InventoryEnvelope, **ERRORS},
-        tags=TAGS,
-    )
-    def get(self, request, slug):
-        character = get_character(request.account, slug)
-        body = inventory(character)
-        for group in body["categories"].values():
-            group["assets"] = AssetSerializer(group["assets"], many=True).data
-        return v0(
-            body,
-            next_actions=[
-                action(
-                    f"GET /v1/characters/{slug}/visual-readiness",
-                    "Check visual readiness",
-                ),
-                action(
-                    f"PATCH /v1/characters/{slug}/visual-assets/{{asset_id}}",
-                    'Promote a candidate: {"promotion_status": "approved_keyframe"}',
-                ),
-                action(
-                    f"POST /v1/characters/{slug}/inventory/generate",
-                    "Generate inventory from the identity",
-                ),
-            ],
-        )

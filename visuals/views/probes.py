@@ -15,7 +15,7 @@ from loreos.api.responses import action
 from loreos.api.schema import BROKER_ERRORS, ERRORS, METERED_ERRORS, v0_envelope
 from loreos.api.throttles import MeteredThrottle
 
-from .. import requests as image_requests
+from .. import image_requests
 from ..models import ImageRequest
 from ..reports import report
 from ..request_serializers import ProbeRequestSerializer
@@ -90,7 +90,7 @@ class ProbeView(APIView):
         session = get_session_or_none(
             request.account, body.validated_data["session_id"]
         )
-        probe = image_requests.create_probe(
+        probe = image_requests.probe_create(
             character=character,
             session=session,
             probe_type=body.validated_data["probe_type"],

@@ -11,7 +11,7 @@ from loreos.api.responses import action
 from loreos.api.schema import BROKER_ERRORS, METERED_ERRORS
 from loreos.api.throttles import MeteredThrottle
 
-from .. import requests as image_requests
+from .. import image_requests
 from ..request_serializers import RuntimeImageSerializer
 
 RuntimeResponse = inline_serializer(
@@ -56,7 +56,7 @@ class RuntimeImageView(APIView):
             .objects.select_related("active_version", "account")
             .get(pk=character.pk)
         )
-        outcome = image_requests.create_runtime_image(
+        outcome = image_requests.runtime_image_create(
             character=character, session=session
         )
         row = outcome.request

@@ -121,7 +121,7 @@ def _create(character, session, requests_kwargs, actor) -> list[ImageRequest]:
     return rows
 
 
-def create_probe(
+def probe_create(
     *, character: Character, session: Session, probe_type: str, actor=None
 ) -> ImageRequest:
     """Queue one probe image (metered; bypasses the daily cap and cooldown)."""
@@ -160,7 +160,7 @@ class BatchItem:
     error: str | None = None
 
 
-def create_inventory_batch(
+def inventory_batch_create(
     *,
     character: Character,
     session: Session,
@@ -237,7 +237,7 @@ def _day_start(now):
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def create_runtime_image(
+def runtime_image_create(
     *, character: Character, session: Session, actor=None
 ) -> RuntimeDecision:
     """Send a runtime selfie if the character's thresholds, cap and cooldown allow it.
