@@ -260,7 +260,8 @@ LOREOS_STALE_QUEUED_SECONDS = env.int("LOREOS_STALE_QUEUED_SECONDS", default=360
 # OpenAI backend: first retry delay; output size ("" = 1024x1536 selfies, 1024x1024 else).
 LOREOS_OPENAI_BACKOFF_SECONDS = env.float("LOREOS_OPENAI_BACKOFF_SECONDS", default=1.0)
 LOREOS_OPENAI_IMAGE_SIZE = env.str("LOREOS_OPENAI_IMAGE_SIZE", default="")
-# Scene continuity bands (colour-histogram similarity, higher is more alike).
+# Scene continuity bands (colour-histogram similarity, higher is more alike). Measured:
+# a same-scene follow-up scores 0.67 against its parent; unrelated pictures 0.19–0.46.
 LOREOS_SCENE_PASS_SIMILARITY = env.float("LOREOS_SCENE_PASS_SIMILARITY", default=0.60)
 LOREOS_SCENE_FAIL_SIMILARITY = env.float("LOREOS_SCENE_FAIL_SIMILARITY", default=0.35)
 # Consistency bands on dlib's 128-d face distance (lower is more alike).

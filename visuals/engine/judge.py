@@ -17,9 +17,9 @@ previous succeeded image) the output's face is also compared with the parent's f
 (same bands), and for same_scene_followup the scene is compared too: the intersection of
 the two images' colour histograms (8 bins a channel, faces masked out), which survives a
 crop, a mirror or a change of angle that would defeat a perceptual hash; similarity at
-or above SCENE_PASS_SIMILARITY passes, below SCENE_FAIL_SIMILARITY fails, between needs
-a curator. Without a parent the verdict is a new episode, manual_required: there is
-nothing to compare against. Other kinds are identity_only.
+or above LOREOS_SCENE_PASS_SIMILARITY passes, below LOREOS_SCENE_FAIL_SIMILARITY fails,
+between needs a curator. Without a parent the verdict is a new episode,
+manual_required: there is nothing to compare against. Other kinds are identity_only.
 
 The overall status is the worst of the parts; the reason lists every measure with its
 band. Encodings are cached in-process by the image's sha256 (the identity portrait is
@@ -41,10 +41,6 @@ from .references import Reference
 PASSED, MANUAL, FAILED = Verdict.PASSED, Verdict.MANUAL_REQUIRED, Verdict.FAILED
 _RANK = {PASSED: 0, MANUAL: 1, FAILED: 2}
 
-# Measured: the compositor's same-scene follow-up scores 0.67 against its parent;
-# unrelated pictures score 0.19–0.46 (two White House portraits up to 0.62).
-SCENE_PASS_SIMILARITY = 0.60
-SCENE_FAIL_SIMILARITY = 0.35
 _CACHE_SIZE = 256
 
 NO_PORTRAIT_FACE = (
@@ -164,8 +160,8 @@ def scene_similarity(a: Image.Image, a_boxes, b: Image.Image, b_boxes) -> float:
 
 
 def scene_band(similarity: float) -> tuple[str, str]:
-    high = getattr(settings, "LOREOS_SCENE_PASS_SIMILARITY", SCENE_PASS_SIMILARITY)
-    low = getattr(settings, "LOREOS_SCENE_FAIL_SIMILARITY", SCENE_FAIL_SIMILARITY)
+    high = settings.LOREOS_SCENE_PASS_SIMILARITY
+    low = settings.LOREOS_SCENE_FAIL_SIMILARITY
     measured = f"scene similarity {similarity:.2f} to the previous image"
     if similarity >= high:
         return PASSED, f"{measured}; passed band is ≥ {high:.2f}"
