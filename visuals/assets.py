@@ -25,12 +25,10 @@ import logging
 import uuid
 
 from django.db import transaction
-from django.db.models import QuerySet
 
 from characters.models import Character
 from loreos import clock
-from loreos.api.errors import ApiError, not_found, validation_error
-from loreos.api.ids import is_uuid
+from loreos.api.errors import ApiError, validation_error
 
 from . import advice as advice_rules
 from .errors import (
@@ -40,6 +38,7 @@ from .errors import (
     storage_unavailable,
 )
 from .models import ImageRequest, VisualAsset
+from .selectors import active_identity_assets
 from .uploads import check_image
 from .vocab import Category, Verdict
 
@@ -74,27 +73,6 @@ DECISIONS: dict[str, dict[str, str]] = {
     "qa_passed": {"qa_status": VisualAsset.QA.PASSED},
     "qa_failed": {"qa_status": VisualAsset.QA.FAILED},
 }
-
-
-# --- Reading ---------------------------------------------------------------------------
-
-
-def active_identity_assets(character: Character) -> QuerySet:
-    return VisualAsset.objects.filter(
-        character=character, category=Category.IDENTITY, asset_status=Status.ACTIVE
-    )
-
-
-def get_asset(character: Character, asset_id) -> VisualAsset:
-    """The asset of this character, or a 404 envelope (bad, unknown or foreign id)."""
-    asset = (
-        VisualAsset.objects.filter(character=character, pk=asset_id).first()
-        if is_uuid(asset_id)
-        else None
-    )
-    if asset is None:
-        raise not_found("visual asset")
-    return asset
 
 
 # --- Upload ----------------------------------------------------------------------------

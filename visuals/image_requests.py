@@ -22,9 +22,9 @@ from characters.models import Character, Session
 from loreos import clock
 from loreos.api.errors import not_found
 
-from .assets import active_identity_assets
 from .errors import batch_too_large, broker_unavailable, needs_identity, session_exited
 from .models import ImageRequest, VisualAsset
+from .selectors import active_identity_assets
 from .vocab import CATEGORY_IMAGE_KIND, PROBE_IMAGE_KIND, ImageKind
 
 logger = logging.getLogger(__name__)

@@ -18,6 +18,7 @@ from loreos.api.responses import action, v0
 from loreos.api.schema import ERRORS, ErrorEnvelope
 
 from .. import assets as services
+from .. import selectors
 from ..errors import invalid_category
 from ..models import VisualAsset
 from ..serializers import AssetPatchSerializer, AssetSerializer, AssetUploadSerializer
@@ -157,7 +158,6 @@ class AssetCollectionView(APIView):
     )
     def get(self, request, slug):
         character = get_character(request.account, slug)
-        rows = VisualAsset.objects.filter(character=character)
         category = _choice_param(request, "category", Category.values, invalid_category)
         status = _choice_param(
             request,
@@ -167,11 +167,8 @@ class AssetCollectionView(APIView):
                 "asset_status", f"must be one of {', '.join(VisualAsset.Status.values)}"
             ),
         )
-        if category:
-            rows = rows.filter(category=category)
-        if status:
-            rows = rows.filter(asset_status=status)
-        page, pagination = paginate(rows.order_by("-created_at", "-id"), request)
+        rows = selectors.asset_list(character, category=category, status=status)
+        page, pagination = paginate(rows, request)
         return v0(
             AssetSerializer(page, many=True).data,
             pagination=pagination,
@@ -196,7 +193,7 @@ class AssetDetailView(APIView):
     )
     def get(self, request, slug, asset_id):
         character = get_character(request.account, slug)
-        asset = services.get_asset(character, asset_id)
+        asset = selectors.asset_get(character, asset_id)
         return v0(AssetSerializer(asset).data, next_actions=_asset_actions(slug, asset))
 
     @extend_schema(
@@ -216,7 +213,7 @@ class AssetDetailView(APIView):
     )
     def patch(self, request, slug, asset_id):
         character = get_character(request.account, slug)
-        asset = services.get_asset(character, asset_id)
+        asset = selectors.asset_get(character, asset_id)
         body = AssetPatchSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         asset = services.asset_update(
@@ -237,6 +234,6 @@ class AssetDetailView(APIView):
     )
     def delete(self, request, slug, asset_id):
         character = get_character(request.account, slug)
-        asset = services.get_asset(character, asset_id)
+        asset = selectors.asset_get(character, asset_id)
         services.asset_delete(asset=asset, actor=None)
         return Response(status=204)

@@ -15,7 +15,7 @@ from loreos.api.responses import action
 from loreos.api.schema import ERRORS, METERED_ERRORS, v0_envelope
 from loreos.api.throttles import MeteredThrottle
 
-from .. import image_requests
+from .. import image_requests, selectors
 from ..models import ImageRequest
 from ..reports import generation_report
 from ..request_serializers import InventoryGenerateSerializer
@@ -143,25 +143,15 @@ class InventoryGenerationsView(APIView):
     )
     def get(self, request, slug):
         character = get_character(request.account, slug)
-        rows = (
-            ImageRequest.objects.filter(
-                character=character, origin=ImageRequest.Origin.INVENTORY
-            )
-            .select_related("produced_asset")
-            .order_by("-created_at", "-id")
-        )
         batch_id = request.query_params.get("batch_id")
-        if batch_id:
-            if not is_uuid(batch_id):
-                raise validation_error("batch_id", "must be a batch id (UUID)")
-            rows = rows.filter(batch_id=batch_id)
+        if batch_id and not is_uuid(batch_id):
+            raise validation_error("batch_id", "must be a batch id (UUID)")
         state = request.query_params.get("state")
-        if state:
-            if state not in ImageRequest.State.values:
-                raise validation_error(
-                    "state", f"must be one of {', '.join(ImageRequest.State.values)}"
-                )
-            rows = rows.filter(request_status__in=ImageRequest.statuses_of(state))
+        if state and state not in ImageRequest.State.values:
+            raise validation_error(
+                "state", f"must be one of {', '.join(ImageRequest.State.values)}"
+            )
+        rows = selectors.generation_list(character, batch_id=batch_id, state=state)
         page, pagination = paginate(rows, request)
         return Response(
             {

@@ -7,16 +7,13 @@ from rest_framework.views import APIView
 
 from characters.services import get_character, get_session_or_none
 from loreos.api.auth import require_developer_key
-from loreos.api.errors import not_found
 from loreos.api.idempotency import idempotent
-from loreos.api.ids import is_uuid
 from loreos.api.pagination import paginate
 from loreos.api.responses import action
 from loreos.api.schema import BROKER_ERRORS, ERRORS, METERED_ERRORS, v0_envelope
 from loreos.api.throttles import MeteredThrottle
 
-from .. import image_requests
-from ..models import ImageRequest
+from .. import image_requests, selectors
 from ..reports import report
 from ..request_serializers import ProbeRequestSerializer
 from ..vocab import PROBE_TYPES
@@ -61,12 +58,6 @@ ProbeReport = inline_serializer(
         "completed_at": serializers.DateTimeField(allow_null=True),
     },
 )
-
-
-def _probes(character):
-    return ImageRequest.objects.filter(
-        character=character, origin=ImageRequest.Origin.PROBE
-    )
 
 
 class ProbeView(APIView):
@@ -143,9 +134,7 @@ class ProbeView(APIView):
     )
     def get(self, request, slug):
         character = get_character(request.account, slug)
-        rows, pagination = paginate(
-            _probes(character).order_by("-created_at", "-id"), request
-        )
+        rows, pagination = paginate(selectors.probe_list(character), request)
         return Response(
             {
                 "schema_version": "v0",
@@ -167,11 +156,4 @@ class ProbeDetailView(APIView):
     @extend_schema(responses={200: ProbeReport, **ERRORS}, tags=["image probes"])
     def get(self, request, slug, probe_id):
         character = get_character(request.account, slug)
-        probe = (
-            _probes(character).filter(pk=probe_id).first()
-            if is_uuid(probe_id)
-            else None
-        )
-        if probe is None:
-            raise not_found("probe")
-        return Response(report(probe))
+        return Response(report(selectors.probe_get(character, probe_id)))

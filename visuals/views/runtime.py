@@ -11,7 +11,7 @@ from loreos.api.responses import action
 from loreos.api.schema import BROKER_ERRORS, METERED_ERRORS
 from loreos.api.throttles import MeteredThrottle
 
-from .. import image_requests
+from .. import image_requests, selectors
 from ..request_serializers import RuntimeImageSerializer
 
 RuntimeResponse = inline_serializer(
@@ -50,12 +50,7 @@ class RuntimeImageView(APIView):
         RuntimeImageSerializer(data=request.data if request.data else {}).is_valid(
             raise_exception=True
         )
-        character = session.character
-        character = (
-            type(character)
-            .objects.select_related("active_version", "account")
-            .get(pk=character.pk)
-        )
+        character = selectors.character_for_generation(session.character)
         outcome = image_requests.runtime_image_create(
             character=character, session=session
         )

@@ -1,0 +1,88 @@
+"""Reads for the visual API: each scoped to one character (so another account's object
+is a 404, never a leak), each a queryset or one row, never a write.
+
+The visual inventory's grouped read lives in visuals/inventory.py; readiness reads its
+facts in visuals/readiness.py.
+"""
+
+from django.db.models import QuerySet
+
+from characters.models import Character
+from loreos.api.errors import not_found
+from loreos.api.ids import is_uuid
+
+from .models import ImageRequest, VisualAsset
+from .vocab import Category
+
+NEWEST_FIRST = ("-created_at", "-id")
+
+
+def active_identity_assets(character: Character) -> QuerySet:
+    return VisualAsset.objects.filter(
+        character=character,
+        category=Category.IDENTITY,
+        asset_status=VisualAsset.Status.ACTIVE,
+    )
+
+
+def asset_get(character: Character, asset_id) -> VisualAsset:
+    """The asset of this character, or a 404 envelope (bad, unknown or foreign id)."""
+    asset = (
+        VisualAsset.objects.filter(character=character, pk=asset_id).first()
+        if is_uuid(asset_id)
+        else None
+    )
+    if asset is None:
+        raise not_found("visual asset")
+    return asset
+
+
+def asset_list(
+    character: Character, *, category: str | None = None, status: str | None = None
+) -> QuerySet:
+    rows = VisualAsset.objects.filter(character=character)
+    if category:
+        rows = rows.filter(category=category)
+    if status:
+        rows = rows.filter(asset_status=status)
+    return rows.order_by(*NEWEST_FIRST)
+
+
+def probe_list(character: Character) -> QuerySet:
+    return ImageRequest.objects.filter(
+        character=character, origin=ImageRequest.Origin.PROBE
+    ).order_by(*NEWEST_FIRST)
+
+
+def probe_get(character: Character, probe_id) -> ImageRequest:
+    probe = (
+        probe_list(character).filter(pk=probe_id).first() if is_uuid(probe_id) else None
+    )
+    if probe is None:
+        raise not_found("probe")
+    return probe
+
+
+def generation_list(
+    character: Character, *, batch_id: str | None = None, state: str | None = None
+) -> QuerySet:
+    """Inventory generations, newest first; `state` is a contract state."""
+    rows = (
+        ImageRequest.objects.filter(
+            character=character, origin=ImageRequest.Origin.INVENTORY
+        )
+        .select_related("produced_asset")
+        .order_by(*NEWEST_FIRST)
+    )
+    if batch_id:
+        rows = rows.filter(batch_id=batch_id)
+    if state:
+        rows = rows.filter(request_status__in=ImageRequest.statuses_of(state))
+    return rows
+
+
+def character_for_generation(character: Character) -> Character:
+    """The character re-read with what a generation reads (active version, account)."""
+    return Character.objects.select_related("active_version", "account").get(
+        pk=character.pk
+    )
