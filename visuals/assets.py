@@ -85,6 +85,18 @@ def _required_text(name: str, value) -> str:
     return text
 
 
+def upload_fields_check(*, category, asset_key, label, file) -> tuple[str, str]:
+    """Check an upload's fields in the contract's order; return the stripped
+    (asset_key, label). Used by asset_upload and by the API's upload serializer."""
+    if category not in Category.values:
+        raise invalid_category(category)
+    asset_key = _required_text("asset_key", asset_key)
+    label = _required_text("label", label)
+    if file is None:
+        raise validation_error("file", "is required (a PNG, JPEG or WebP image)")
+    return asset_key, label
+
+
 def asset_upload(
     *,
     character: Character,
@@ -101,12 +113,9 @@ def asset_upload(
     and needs an active identity asset first (409 needs_identity). The stored name is
     the server's (``asset_upload_to``), never the client's filename.
     """
-    if category not in Category.values:
-        raise invalid_category(category)
-    asset_key = _required_text("asset_key", asset_key)
-    label = _required_text("label", label)
-    if file is None:
-        raise validation_error("file", "is required (a PNG, JPEG or WebP image)")
+    asset_key, label = upload_fields_check(
+        category=category, asset_key=asset_key, label=label, file=file
+    )
     visual_summary = (visual_summary or "").strip()
     visual_description = (visual_description or "").strip() or visual_summary or label
 

@@ -69,9 +69,17 @@ class AssetSerializer(serializers.ModelSerializer):
 
 
 class AssetUploadSerializer(serializers.Serializer):
-    """The multipart form of POST .../visual-assets (documents the request)."""
+    """The multipart form of POST .../visual-assets: validates it and documents it.
 
-    file = serializers.FileField(help_text="PNG, JPEG or WebP, at most 8 MB")
+    The fields are checked first by visuals.assets.upload_fields_check (the service's
+    own check, in the contract's order and with its codes: an unknown or missing
+    category is invalid_category), then by the fields below (a `file` that is text).
+    """
+
+    # Whether the bytes are an image (an empty file is not) is image_rejected's to say.
+    file = serializers.FileField(
+        allow_empty_file=True, help_text="PNG, JPEG or WebP, at most 8 MB"
+    )
     category = serializers.ChoiceField(choices=Category.values)
     asset_key = serializers.CharField(help_text="a stable handle, e.g. identity-front")
     label = serializers.CharField(help_text="a short human label")
@@ -81,6 +89,17 @@ class AssetUploadSerializer(serializers.Serializer):
         allow_blank=True,
         help_text="defaults to visual_summary, then label",
     )
+
+    def to_internal_value(self, data):
+        from .assets import upload_fields_check
+
+        upload_fields_check(
+            category=data.get("category", ""),
+            asset_key=data.get("asset_key", ""),
+            label=data.get("label", ""),
+            file=data.get("file"),
+        )
+        return super().to_internal_value(data)
 
 
 class AssetPatchSerializer(serializers.Serializer):
@@ -115,3 +134,33 @@ class AssetPatchSerializer(serializers.Serializer):
                 }
             )
         return attrs
+
+
+class ProbeReportSerializer(serializers.Serializer):
+    """The redacted report of a probe: what it did, never its brief or payloads."""
+
+    probe_id = serializers.CharField()
+    session_id = serializers.CharField()
+    probe_type = serializers.CharField(allow_null=True)
+    image_kind = serializers.CharField()
+    request_status = serializers.CharField()
+    state = serializers.CharField()
+    image_url = serializers.CharField(allow_null=True)
+    servable = serializers.BooleanField()
+    summary = serializers.CharField()
+    assets_sent = serializers.ListField(child=serializers.CharField())
+    consistency = serializers.DictField(allow_null=True)
+    failure_reason = serializers.CharField(allow_null=True)
+    promotion_eligible = serializers.BooleanField()
+    continuity_dependent = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+class GenerationReportSerializer(ProbeReportSerializer):
+    """A generation is reported like a probe, plus its category, batch and asset."""
+
+    category = serializers.CharField()
+    batch_id = serializers.CharField(allow_null=True)
+    asset_id = serializers.CharField(allow_null=True)
+    hold_for_review = serializers.BooleanField()

@@ -128,16 +128,9 @@ class AssetCollectionView(APIView):
     )
     def post(self, request, slug):
         character = get_character(request.account, slug)
-        data = read_multipart(request)
-        asset = services.asset_upload(
-            character=character,
-            file=request.FILES.get("file"),
-            category=data.get("category", ""),
-            asset_key=data.get("asset_key", ""),
-            label=data.get("label", ""),
-            visual_summary=data.get("visual_summary", ""),
-            visual_description=data.get("visual_description", ""),
-        )
+        form = AssetUploadSerializer(data=read_multipart(request))
+        form.is_valid(raise_exception=True)
+        asset = services.asset_upload(character=character, **form.validated_data)
         return v0(
             AssetSerializer(asset).data,
             status=201,

@@ -19,8 +19,8 @@ from .. import image_requests, selectors
 from ..models import ImageRequest
 from ..reports import generation_report
 from ..request_serializers import InventoryGenerateSerializer
+from ..serializers import GenerationReportSerializer
 from ..vocab import GENERATABLE_CATEGORIES
-from .probes import ProbeReport
 
 BatchResponse = inline_serializer(
     name="InventoryBatch",
@@ -37,20 +37,6 @@ BatchResponse = inline_serializer(
         ),
         "next_actions": serializers.ListField(child=serializers.DictField()),
     },
-)
-
-# A generation is reported like a probe, plus its category, batch and produced asset.
-GenerationReport = type(
-    inline_serializer(
-        name="GenerationReport",
-        fields={
-            **type(ProbeReport)._declared_fields,
-            "category": serializers.CharField(),
-            "batch_id": serializers.CharField(allow_null=True),
-            "asset_id": serializers.CharField(allow_null=True),
-            "hold_for_review": serializers.BooleanField(),
-        },
-    )
 )
 
 
@@ -131,7 +117,7 @@ class InventoryGenerationsView(APIView):
                         "categories": serializers.ListField(
                             child=serializers.CharField()
                         ),
-                        "generations": GenerationReport(many=True),
+                        "generations": GenerationReportSerializer(many=True),
                     },
                 ),
                 paginated=True,

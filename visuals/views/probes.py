@@ -16,6 +16,7 @@ from loreos.api.throttles import MeteredThrottle
 from .. import image_requests, selectors
 from ..reports import report
 from ..request_serializers import ProbeRequestSerializer
+from ..serializers import ProbeReportSerializer
 from ..vocab import PROBE_TYPES
 
 ProbeAccepted = inline_serializer(
@@ -34,28 +35,6 @@ ProbeAccepted = inline_serializer(
             },
         ),
         "next_actions": serializers.ListField(child=serializers.DictField()),
-    },
-)
-
-ProbeReport = inline_serializer(
-    name="ProbeReport",
-    fields={
-        "probe_id": serializers.CharField(),
-        "session_id": serializers.CharField(),
-        "probe_type": serializers.CharField(allow_null=True),
-        "image_kind": serializers.CharField(),
-        "request_status": serializers.CharField(),
-        "state": serializers.CharField(),
-        "image_url": serializers.CharField(allow_null=True),
-        "servable": serializers.BooleanField(),
-        "summary": serializers.CharField(),
-        "assets_sent": serializers.ListField(child=serializers.CharField()),
-        "consistency": serializers.DictField(allow_null=True),
-        "failure_reason": serializers.CharField(allow_null=True),
-        "promotion_eligible": serializers.BooleanField(),
-        "continuity_dependent": serializers.BooleanField(),
-        "created_at": serializers.DateTimeField(),
-        "completed_at": serializers.DateTimeField(allow_null=True),
     },
 )
 
@@ -122,7 +101,7 @@ class ProbeView(APIView):
                         "probe_types": serializers.ListField(
                             child=serializers.CharField()
                         ),
-                        "probes": type(ProbeReport)(many=True),
+                        "probes": ProbeReportSerializer(many=True),
                     },
                 ),
                 paginated=True,
@@ -153,7 +132,9 @@ class ProbeView(APIView):
 
 
 class ProbeDetailView(APIView):
-    @extend_schema(responses={200: ProbeReport, **ERRORS}, tags=["image probes"])
+    @extend_schema(
+        responses={200: ProbeReportSerializer, **ERRORS}, tags=["image probes"]
+    )
     def get(self, request, slug, probe_id):
         character = get_character(request.account, slug)
         return Response(report(selectors.probe_get(character, probe_id)))
