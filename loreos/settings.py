@@ -171,8 +171,8 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["loreos.api.auth.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["loreos.api.auth.HasApiKey"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["characters.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["characters.auth.HasApiKey"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON everywhere; the one upload view declares MultiPartParser itself.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

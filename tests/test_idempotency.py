@@ -58,7 +58,7 @@ def test_the_same_key_with_another_body_is_422(api, ready):
 
 
 def test_a_retry_while_the_first_is_in_flight_is_409(api, ready, account):
-    from loreos.api.idempotency import _request_hash  # the hash of this exact request
+    from characters.idempotency import _request_hash  # the hash of this exact request
 
     class Fake:
         method, path = "POST", "/v1/characters/mira/image-probe"

@@ -34,7 +34,7 @@ def generate_image(request_id: str) -> str | None:
 )
 def sweep_stale_requests() -> int:
     """End stuck requests as failed and drop expired idempotency keys (beat schedule)."""
-    from loreos.api.idempotency import purge_expired
+    from characters.idempotency import purge_expired
 
     purge_expired()
     return engine.sweep_stale()

@@ -5,10 +5,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from characters.auth import require_developer_key
+from characters.idempotency import idempotent
 from characters.services import get_character, get_session_or_none
-from loreos.api.auth import require_developer_key
 from loreos.api.errors import not_found
-from loreos.api.idempotency import idempotent
 from loreos.api.ids import is_uuid
 from loreos.api.pagination import paginate
 from loreos.api.responses import action

@@ -5,8 +5,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from characters.idempotency import idempotent
 from characters.services import get_session
-from loreos.api.idempotency import idempotent
 from loreos.api.responses import action
 from loreos.api.schema import BROKER_ERRORS, METERED_ERRORS
 from loreos.api.throttles import MeteredThrottle

@@ -1,10 +1,13 @@
 """Bearer API-key authentication: keys are looked up by prefix and compared by hash."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.permissions import BasePermission
 
-from characters.keys import authenticate_key
+from loreos.api.errors import demo_key_forbidden
+
+from .keys import authenticate_key
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -32,6 +35,16 @@ class ApiKeyAuthentication(BaseAuthentication):
         return 'Bearer realm="api"'
 
 
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Document ApiKeyAuthentication as the bearer scheme SPECTACULAR_SETTINGS names."""
+
+    target_class = ApiKeyAuthentication
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer"}
+
+
 class HasApiKey(BasePermission):
     def has_permission(self, request, view):
         if request.auth is None:
@@ -43,7 +56,5 @@ class HasApiKey(BasePermission):
 
 def require_developer_key(request) -> None:
     """Metered generation needs a persistent developer key; demo keys get 403."""
-    from .errors import demo_key_forbidden
-
     if request.auth is None or request.auth.is_demo:
         raise demo_key_forbidden()

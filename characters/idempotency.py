@@ -16,9 +16,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
-from characters.models import IdempotencyRecord
+from loreos.api.errors import ApiError, ErrorCode, validation_error
 
-from .errors import ApiError, ErrorCode, validation_error
+from .models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 TTL = timedelta(hours=24)
