@@ -54,19 +54,19 @@ def change_form(character, anchors, **extra):
 @pytest.mark.parametrize(
     "model",
     [
-        "account",
-        "apikey",
-        "character",
-        "characterversion",
-        "session",
-        "sessionevent",
-        "usagerecord",
+        "characters_account",
+        "characters_apikey",
+        "characters_character",
+        "characters_characterversion",
+        "characters_session",
+        "characters_sessionevent",
+        "visuals_usagerecord",
     ],
 )
 def test_every_characters_model_has_a_working_changelist(
     api, ready, admin_client, model
 ):
-    response = admin_client.get(reverse(f"admin:characters_{model}_changelist"))
+    response = admin_client.get(reverse(f"admin:{model}_changelist"))
     assert response.status_code == 200
 
 
@@ -332,7 +332,7 @@ CHANGELIST_QUERIES = {
     "visuals_imagerequest": 7,
     "characters_character": 7,
     "characters_characterversion": 6,
-    "characters_usagerecord": 8,
+    "visuals_usagerecord": 8,
 }
 
 

@@ -318,8 +318,8 @@ def test_authorization_matrix(operation, world):
 
 def test_refused_callers_change_nothing(world):
     """Every refused call above ran on the real world; none of them wrote a row."""
-    from characters.models import Character, Session, UsageRecord
-    from visuals.models import VisualAsset
+    from characters.models import Character, Session
+    from visuals.models import UsageRecord, VisualAsset
 
     before = (
         Character.objects.count(),

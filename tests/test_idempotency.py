@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from characters.models import IdempotencyRecord, UsageRecord
+from characters.models import IdempotencyRecord
 from tests.conftest import assert_error
 from tests.generation_fixtures import ready  # noqa: F401
-from visuals.models import ImageRequest
+from visuals.models import ImageRequest, UsageRecord
 
 pytestmark = pytest.mark.django_db
 

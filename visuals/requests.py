@@ -17,10 +17,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from characters import budgets
 from characters.models import Character, Session
 from loreos.api.errors import ApiError, ErrorCode, not_found
 
+from . import metering
 from .assets import active_identity_assets, needs_identity
 from .models import ImageRequest, VisualAsset
 from .vocab import CATEGORY_IMAGE_KIND, PROBE_IMAGE_KIND, ImageKind
@@ -108,7 +108,7 @@ def _send(image_request: ImageRequest) -> str | None:
 def _withdraw(image_request: ImageRequest) -> None:
     """Undo a request that never reached the broker: no row, no unit."""
     with transaction.atomic():
-        budgets.refund([image_request.pk])
+        metering.refund([image_request.pk])
         ImageRequest.objects.filter(
             pk=image_request.pk, request_status=ImageRequest.Status.QUEUED
         ).delete()
@@ -130,7 +130,7 @@ def _create(character, session, requests_kwargs, actor) -> list[ImageRequest]:
                 for kwargs in requests_kwargs
             ]
         )
-        budgets.reserve(character=character, image_requests=rows)
+        metering.reserve(character=character, image_requests=rows)
     return rows
 
 
