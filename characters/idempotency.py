@@ -68,7 +68,8 @@ def idempotent(handler):
             if existing.state == IdempotencyRecord.State.IN_FLIGHT:
                 raise ApiError(
                     ErrorCode.IDEMPOTENCY_IN_FLIGHT,
-                    "the first request with this Idempotency-Key is still being processed",
+                    "the first request with this Idempotency-Key is still being "
+                    "processed",
                     "Retry after a moment with the same key to get its response.",
                     status=409,
                 )

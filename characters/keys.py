@@ -1,4 +1,5 @@
-"""API keys: minted once, stored as a SHA-256 hash, found by prefix, compared in constant time.
+"""API keys: minted once, stored as a SHA-256 hash, found by prefix, compared in
+constant time.
 
 A key looks like ``lok_<8-char prefix>_<43-char secret>``. Keys are 256-bit random
 values, so a fast hash is the right tool (a slow password hash buys nothing here).

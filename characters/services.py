@@ -1,4 +1,5 @@
-"""Characters, versions and sessions: every write the API, admin and curator pages make."""
+"""Characters, versions and sessions: every write the API, admin and curator pages
+make."""
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -65,7 +66,8 @@ def character_create(
         raise ApiError(
             ErrorCode.SLUG_TAKEN,
             f"a character with slug '{slug}' already exists in this account",
-            "Choose another slug, or PATCH /v1/characters/{slug} to change the existing one.",
+            "Choose another slug, or PATCH /v1/characters/{slug} to change the "
+            "existing one.",
             status=409,
             field="slug",
         ) from None

@@ -58,7 +58,7 @@ class PaginationSerializer(serializers.Serializer):
 
 
 def v0_envelope(name: str, data, *, paginated: bool = False, **extra):
-    """The schema of a ``{"schema_version", "data", …, "next_actions"}`` success body."""
+    """Describe a ``{"schema_version", "data", …, "next_actions"}`` success body."""
     fields = {"schema_version": serializers.CharField(), "data": data, **extra}
     if paginated:
         fields["pagination"] = PaginationSerializer()
