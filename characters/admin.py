@@ -21,7 +21,7 @@ from loreos.admin_readonly import ReadOnlyAdminMixin
 from loreos.api.ids import is_uuid
 
 from . import services
-from .keys import create_api_key, revoke_api_key
+from .keys import api_key_create, api_key_revoke
 from .models import (
     Account,
     ApiKey,
@@ -300,7 +300,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke the selected keys", permissions=["revoke"])
     def revoke(self, request, queryset):
         for api_key in queryset:
-            revoke_api_key(api_key)
+            api_key_revoke(api_key)
         self.message_user(
             request, f"Revoked {queryset.count()} key(s).", messages.SUCCESS
         )
@@ -323,7 +323,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             "title": "Mint an API key",
         }
         if request.method == "POST" and form.is_valid():
-            api_key, raw = create_api_key(**form.cleaned_data)
+            api_key, raw = api_key_create(**form.cleaned_data)
             self.log_addition(request, api_key, [{"added": {}}])
             context.update(api_key=api_key, raw=raw, title="API key minted")
             response = TemplateResponse(

@@ -7,7 +7,7 @@ from rest_framework.permissions import BasePermission
 
 from loreos.api.errors import demo_key_forbidden
 
-from .keys import authenticate_key
+from .keys import api_key_authenticate
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -25,7 +25,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             raw = header[1].decode("ascii")
         except UnicodeDecodeError as exc:
             raise AuthenticationFailed("malformed API key") from exc
-        api_key = authenticate_key(raw)
+        api_key = api_key_authenticate(raw)
         if api_key is None:
             raise AuthenticationFailed("invalid or revoked API key")
         request.account = api_key.account

@@ -106,7 +106,7 @@ def idempotent(handler):
     return wrapper
 
 
-def purge_expired() -> int:
+def idempotency_purge_expired() -> int:
     deleted, _ = IdempotencyRecord.objects.filter(
         created_at__lt=timezone.now() - TTL
     ).delete()

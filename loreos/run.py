@@ -27,9 +27,9 @@ def main() -> int:
 
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
-    from characters.demo import ensure_demo
+    from characters.demo import demo_ensure
 
-    demo = ensure_demo(var)
+    demo = demo_ensure(var)
 
     env = {**os.environ, "LOREOS_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
     web = subprocess.Popen(

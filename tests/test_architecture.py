@@ -213,9 +213,9 @@ def test_the_exemptions_name_files_that_exist():
         ),
         (
             "loreos/api/auth.py",
-            "from characters.keys import authenticate_key\n",
+            "from characters.keys import api_key_authenticate\n",
             1,
-            "from characters.keys import authenticate_key",
+            "from characters.keys import api_key_authenticate",
         ),
         (
             "loreos/logging.py",

@@ -35,7 +35,7 @@ def generate_image(request_id: str) -> str | None:
 )
 def sweep_stale_requests() -> int:
     """End stuck requests as failed, drop expired idempotency keys (beat schedule)."""
-    from characters.idempotency import purge_expired
+    from characters.idempotency import idempotency_purge_expired
 
-    purge_expired()
+    idempotency_purge_expired()
     return engine.sweep_stale()

@@ -11,7 +11,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from characters.services import get_character
+from characters.selectors import character_get
 from loreos.api.errors import validation_error
 from loreos.api.pagination import paginate
 from loreos.api.responses import action, v0
@@ -157,7 +157,7 @@ class AssetCollectionView(APIView):
         tags=TAGS,
     )
     def post(self, request, slug):
-        character = get_character(request.account, slug)
+        character = character_get(request.account, slug)
         data = read_multipart(request)
         asset = services.asset_upload(
             character=character,
@@ -187,7 +187,7 @@ class AssetCollectionView(APIView):
         tags=TAGS,
     )
     def get(self, request, slug):
-        character = get_character(request.account, slug)
+        character = character_get(request.account, slug)
         rows = VisualAsset.objects.filter(character=character)
         category = _choice_param(
             request, "category", Category.values, services.invalid_category
@@ -228,7 +228,7 @@ class AssetDetailView(APIView):
         tags=TAGS,
     )
     def get(self, request, slug, asset_id):
-        character = get_character(request.account, slug)
+        character = character_get(request.account, slug)
         asset = services.get_asset(character, asset_id)
         return v0(AssetSerializer(asset).data, next_actions=_asset_actions(slug, asset))
 
@@ -248,7 +248,7 @@ class AssetDetailView(APIView):
         tags=TAGS,
     )
     def patch(self, request, slug, asset_id):
-        character = get_character(request.account, slug)
+        character = character_get(request.account, slug)
         asset = services.get_asset(character, asset_id)
         body = AssetPatchSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -269,7 +269,7 @@ class AssetDetailView(APIView):
         tags=TAGS,
     )
     def delete(self, request, slug, asset_id):
-        character = get_character(request.account, slug)
+        character = character_get(request.account, slug)
         asset = services.get_asset(character, asset_id)
         services.asset_delete(asset=asset, actor=None)
         return Response(status=204)
@@ -283,7 +283,7 @@ class VisualInventoryView(APIView):
         tags=TAGS,
     )
     def get(self, request, slug):
-        character = get_character(request.account, slug)
+        character = character_get(request.account, slug)
         body = inventory(character)
         for group in body["categories"].values():
             group["assets"] = AssetSerializer(group["assets"], many=True).data

@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from characters.auth import require_developer_key
 from characters.idempotency import idempotent
-from characters.services import get_character, get_session_or_none
+from characters.selectors import character_get, session_get_or_none
 from loreos.api.errors import validation_error
 from loreos.api.ids import is_uuid
 from loreos.api.pagination import paginate
@@ -86,13 +86,13 @@ class InventoryGenerateView(APIView):
     @idempotent
     def post(self, request, slug):
         require_developer_key(request)
-        character = get_character(request.account, slug)
+        character = character_get(request.account, slug)
         body = InventoryGenerateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         items = image_requests.create_inventory_batch(
             character=character,
-            session=get_session_or_none(request.account, data["session_id"]),
+            session=session_get_or_none(request.account, data["session_id"]),
             categories=data["categories"],
             count_per_category=data["count_per_category"],
             style_brief=data["style_brief"],
@@ -150,7 +150,7 @@ class InventoryGenerationsView(APIView):
         summary="Per-image status of inventory generations, newest first",
     )
     def get(self, request, slug):
-        character = get_character(request.account, slug)
+        character = character_get(request.account, slug)
         rows = (
             ImageRequest.objects.filter(
                 character=character, origin=ImageRequest.Origin.INVENTORY

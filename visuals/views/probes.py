@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from characters.auth import require_developer_key
 from characters.idempotency import idempotent
-from characters.services import get_character, get_session_or_none
+from characters.selectors import character_get, session_get_or_none
 from loreos.api.errors import not_found
 from loreos.api.ids import is_uuid
 from loreos.api.pagination import paginate
@@ -84,10 +84,10 @@ class ProbeView(APIView):
     @idempotent
     def post(self, request, slug):
         require_developer_key(request)
-        character = get_character(request.account, slug)
+        character = character_get(request.account, slug)
         body = ProbeRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        session = get_session_or_none(
+        session = session_get_or_none(
             request.account, body.validated_data["session_id"]
         )
         probe = image_requests.create_probe(
@@ -142,7 +142,7 @@ class ProbeView(APIView):
         summary="Recent probes, most recent first, with the valid probe_types",
     )
     def get(self, request, slug):
-        character = get_character(request.account, slug)
+        character = character_get(request.account, slug)
         rows, pagination = paginate(
             _probes(character).order_by("-created_at", "-id"), request
         )
@@ -166,7 +166,7 @@ class ProbeView(APIView):
 class ProbeDetailView(APIView):
     @extend_schema(responses={200: ProbeReport, **ERRORS}, tags=["image probes"])
     def get(self, request, slug, probe_id):
-        character = get_character(request.account, slug)
+        character = character_get(request.account, slug)
         probe = (
             _probes(character).filter(pk=probe_id).first()
             if is_uuid(probe_id)
