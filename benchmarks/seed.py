@@ -69,11 +69,11 @@ class Seeded:
 
 
 def account_with_key(name: str = "bench") -> tuple:
-    from characters.keys import create_api_key
+    from characters.keys import api_key_create
     from characters.models import Account
 
     account, _ = Account.objects.get_or_create(name=name)
-    _, raw = create_api_key(account=account, name="benchmarks")
+    _, raw = api_key_create(account=account, name="benchmarks")
     return account, raw
 
 

@@ -68,7 +68,7 @@ _STAGES = [
     ("visuals.engine.outputs", "store", "store"),
     ("visuals.engine.judge", "judge", "judge"),
     ("visuals.engine.outputs", "produce_asset", "asset"),
-    ("visuals.engine.pipeline", "append_event", "event"),
+    ("visuals.engine.pipeline", "session_event_append", "event"),
     ("visuals.engine.lifecycle", "record", "record"),
 ]
 

@@ -1,9 +1,10 @@
-"""Admin for accounts, keys, characters, versions, sessions and usage.
+"""Admin for accounts, keys, characters, versions and sessions.
 
 The admin is one more interface onto the services: a character is created and changed
 through characters.services (an anchors edit makes a new version, never mutates one),
 keys are minted through characters.keys and shown once, sessions exit through the
-service. Everything else here is read-only.
+service. Everything else here is read-only. The visuals app extends CharacterAdmin with
+what it owns (the identity portrait, held candidates) and registers the usage ledger.
 """
 
 import json
@@ -11,7 +12,7 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
@@ -21,7 +22,7 @@ from loreos.api.ids import is_uuid
 
 from . import services
 from .anchors import NOT_AN_OBJECT, usable_visual_anchors, value_problems
-from .keys import create_api_key, revoke_api_key
+from .keys import api_key_create, api_key_revoke
 from .models import (
     Account,
     ApiKey,
@@ -29,7 +30,6 @@ from .models import (
     CharacterVersion,
     Session,
     SessionEvent,
-    UsageRecord,
 )
 
 admin.site.site_header = "LoreOS administration"
@@ -191,18 +191,6 @@ def anchors_shape(anchors):
     return "—"
 
 
-def thumb(asset_id, size=96, px=48):
-    if not asset_id:
-        return "—"
-    return format_html(
-        '<img src="{}" width="{}" height="{}" alt="" loading="lazy" '
-        'style="object-fit:cover;border-radius:6px;background:#eee">',
-        reverse("curate:asset-thumb", args=[asset_id, size]),
-        px,
-        px,
-    )
-
-
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
     list_display = [
@@ -293,7 +281,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke the selected keys", permissions=["revoke"])
     def revoke(self, request, queryset):
         for api_key in queryset:
-            revoke_api_key(api_key)
+            api_key_revoke(api_key)
         self.message_user(
             request, f"Revoked {queryset.count()} key(s).", messages.SUCCESS
         )
@@ -316,7 +304,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             "title": "Mint an API key",
         }
         if request.method == "POST" and form.is_valid():
-            api_key, raw = create_api_key(**form.cleaned_data)
+            api_key, raw = api_key_create(**form.cleaned_data)
             self.log_addition(request, api_key, [{"added": {}}])
             context.update(api_key=api_key, raw=raw, title="API key minted")
             response = TemplateResponse(
@@ -327,35 +315,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/characters/apikey/mint.html", context)
 
 
-class HeldFilter(admin.SimpleListFilter):
-    title = "held candidates"
-    parameter_name = "held"
-
-    def lookups(self, request, model_admin):
-        return [("yes", "Has held candidates"), ("no", "None held")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(_held__gt=0)
-        if self.value() == "no":
-            return queryset.filter(_held=0)
-        return queryset
-
-
 @admin.register(Character)
 class CharacterAdmin(admin.ModelAdmin):
     list_display = [
-        "portrait",
         "slug",
         "name",
         "account",
         "version_number",
         "anchors",
-        "held",
         "monthly_budget",
     ]
-    list_display_links = ["portrait", "slug"]
-    list_filter = ["account", HeldFilter]
+    list_filter = ["account"]
     search_fields = ["slug", "name", "account__name"]
     list_select_related = ["account", "active_version"]
     readonly_fields = ["curate_link", "active_version", "created_at", "updated_at"]
@@ -367,18 +337,6 @@ class CharacterAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # No service deletes a character (the contract has no such call): one rulebook.
         return False
-
-    def get_queryset(self, request):
-        from visuals.models import VisualAsset
-
-        rows = super().get_queryset(request)
-        return rows.annotate(
-            _held=Count(
-                "visual_assets",
-                filter=Q(visual_assets__asset_status=VisualAsset.Status.CANDIDATE)
-                & ~Q(visual_assets__category="identity"),
-            )
-        )
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -447,10 +405,6 @@ class CharacterAdmin(admin.ModelAdmin):
     def get_inline_instances(self, request, obj=None):
         return super().get_inline_instances(request, obj) if obj else []
 
-    @admin.display(description="")
-    def portrait(self, character):
-        return thumb(getattr(character, "_portrait", None))
-
     @admin.display(description="Version", ordering="active_version__number")
     def version_number(self, character):
         return (
@@ -462,38 +416,12 @@ class CharacterAdmin(admin.ModelAdmin):
         version = character.active_version
         return anchors_shape(version.identity_anchors if version else None)
 
-    @admin.display(description="Held", ordering="_held")
-    def held(self, character):
-        return character._held
-
     @admin.display(description="Curator page")
     def curate_link(self, character):
         return format_html(
             '<a href="{}">Open the curator page</a>',
             reverse("curate:character", args=[character.pk]),
         )
-
-    def get_changelist_instance(self, request):
-        changelist = super().get_changelist_instance(request)
-        _attach_portraits(changelist.result_list)
-        return changelist
-
-
-def _attach_portraits(characters):
-    from visuals.models import VisualAsset
-
-    ids = [c.pk for c in characters]
-    portraits = {}
-    for character_id, asset_id in (
-        VisualAsset.objects.filter(
-            character_id__in=ids, category="identity", asset_status="active"
-        )
-        .order_by("character_id", "created_at", "id")
-        .values_list("character_id", "id")
-    ):
-        portraits.setdefault(character_id, asset_id)
-    for character in characters:
-        character._portrait = portraits.get(character.pk)
 
 
 @admin.register(CharacterVersion)
@@ -592,13 +520,3 @@ class SessionEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["session"]
     readonly_fields = ["session", "seq", "type", "data", "created_at"]
     show_full_result_count = False
-
-
-@admin.register(UsageRecord)
-class UsageRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "account", "character", "units", "image_request"]
-    list_filter = ["account"]
-    search_fields = ["character__slug", "account__name"]
-    list_select_related = ["account", "character", "image_request"]
-    date_hierarchy = "created_at"
-    readonly_fields = ["account", "character", "image_request", "units", "created_at"]

@@ -10,7 +10,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from .keys import authenticate_key, create_api_key
+from .keys import api_key_authenticate, api_key_create
 from .models import Account
 
 DEMO_ACCOUNT = "demo"
@@ -26,12 +26,12 @@ def _read_secret(path: Path, make) -> str:
     return value
 
 
-def ensure_demo(var_dir: Path) -> dict:
+def demo_ensure(var_dir: Path) -> dict:
     account, _ = Account.objects.get_or_create(name=DEMO_ACCOUNT)
     key_file = Path(var_dir) / "demo-key"
     key = key_file.read_text().strip() if key_file.exists() else ""
-    if not key or authenticate_key(key) is None:
-        _, key = create_api_key(account=account, name="make run")
+    if not key or api_key_authenticate(key) is None:
+        _, key = api_key_create(account=account, name="make run")
         key_file.write_text(key + "\n")
         key_file.chmod(0o600)
 

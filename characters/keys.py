@@ -1,4 +1,5 @@
-"""API keys: minted once, stored as a SHA-256 hash, found by prefix, compared in constant time.
+"""API keys: minted once, stored as a SHA-256 hash, found by prefix, compared in
+constant time.
 
 A key looks like ``lok_<8-char prefix>_<43-char secret>``. Keys are 256-bit random
 values, so a fast hash is the right tool (a slow password hash buys nothing here).
@@ -21,7 +22,7 @@ def _hash(raw: str) -> str:
 
 
 @transaction.atomic
-def create_api_key(
+def api_key_create(
     *, account: Account, kind: str = ApiKey.Kind.DEVELOPER, name: str = ""
 ):
     """Mint a key; return (ApiKey, plaintext). The plaintext is never stored."""
@@ -36,7 +37,7 @@ def create_api_key(
     return api_key, raw
 
 
-def authenticate_key(raw: str) -> ApiKey | None:
+def api_key_authenticate(raw: str) -> ApiKey | None:
     parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX or len(parts[1]) != 8:
         return None
@@ -50,7 +51,7 @@ def authenticate_key(raw: str) -> ApiKey | None:
     return api_key
 
 
-def revoke_api_key(api_key: ApiKey) -> None:
+def api_key_revoke(api_key: ApiKey) -> None:
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )

@@ -1,5 +1,5 @@
 """Accounts, API keys, characters with immutable versions, sessions and their event log,
-and the usage ledger that meters image generation."""
+and the idempotency records of metered POSTs."""
 
 import uuid
 
@@ -157,34 +157,6 @@ class SessionEvent(models.Model):
 
     def __str__(self):
         return f"{self.session_id}#{self.seq} {self.type}"
-
-
-class UsageRecord(models.Model):
-    """One metered spend. Deleted (refunded) only when the unit was never used."""
-
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="usage")
-    character = models.ForeignKey(
-        Character, on_delete=models.CASCADE, related_name="usage"
-    )
-    image_request = models.OneToOneField(
-        "visuals.ImageRequest",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="usage",
-    )
-    units = models.PositiveIntegerField()
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [
-            models.Index(fields=["account", "created_at"]),
-            models.Index(fields=["character", "created_at"]),
-        ]
-
-    def __str__(self):
-        return f"{self.units}u {self.character_id}"
 
 
 class IdempotencyRecord(models.Model):

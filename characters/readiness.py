@@ -1,4 +1,7 @@
-"""Launch readiness: persona, voice, budget and delivery, plus the checks other apps add.
+"""Launch readiness: persona, voice and delivery, plus the checks other apps add.
+
+The visuals app adds the budget check (after voice: metering lives there) and its
+visual checks (at the end).
 
 Each check is ``{"id", "status", "summary", "fix"?}``; status is ok, or one of missing
 (blocks), weak or disabled (warnings). The aggregate follows the contract's rule for
@@ -8,17 +11,21 @@ anything is weak or disabled, else ready.
 
 from collections.abc import Callable
 
-from . import budgets
 from .anchors import non_empty_anchors
 from .models import Character
 
-# Providers of extra checks (the visuals app registers its four in AppConfig.ready).
-_providers: list[Callable[[Character], list[dict]]] = []
+Provider = Callable[[Character], list[dict]]
+
+# Providers of the checks other apps own, each with the id of the check theirs follow
+# (None: at the end). The visuals app registers the budget check and its four visual
+# checks in AppConfig.ready.
+_providers: list[tuple[Provider, str | None]] = []
 
 
-def register_checks(provider: Callable[[Character], list[dict]]) -> None:
-    if provider not in _providers:
-        _providers.append(provider)
+def register_checks(provider: Provider, *, after: str | None = None) -> None:
+    """Add the checks `provider` makes after the check with id `after` (None: last)."""
+    if all(known is not provider for known, _ in _providers):
+        _providers.append((provider, after))
 
 
 def check(id_: str, status: str, summary: str, fix: str | None = None) -> dict:
@@ -43,7 +50,7 @@ def authoring_checks(character: Character) -> list[dict]:
     thresholds = version.behavioral_thresholds or {}
     checks = []
 
-    # persona: who the character is — profile.persona, or identity anchors of either shape.
+    # persona: who the character is — profile.persona, or anchors (a list or a dict).
     if (
         isinstance(profile.get("persona"), str) and profile["persona"].strip()
     ) or non_empty_anchors(profile.get("identity_anchors")):
@@ -59,7 +66,7 @@ def authoring_checks(character: Character) -> list[dict]:
             )
         )
 
-    # voice: how it speaks — profile.voice, or text anchors (a list doubles as voice anchors).
+    # voice: how it speaks — profile.voice, or text anchors (a list doubles as voice).
     if (
         isinstance(profile.get("voice"), str) and profile["voice"].strip()
     ) or non_empty_anchors(profile.get("identity_anchors")):
@@ -73,24 +80,6 @@ def authoring_checks(character: Character) -> list[dict]:
                 "Set profile.voice, or author profile.identity_anchors.",
             )
         )
-
-    # budget: units left this month for the character and its account.
-    left = budgets.remaining(character)
-    finite = [v for v in left.values() if v is not None]
-    if finite and min(finite) <= 0:
-        checks.append(
-            check(
-                "budget",
-                "missing",
-                "No metered units left this month.",
-                f"Raise monthly_budget (PATCH /v1/characters/{character.slug}) "
-                "or the account's credit_cap.",
-            )
-        )
-    elif not finite:
-        checks.append(check("budget", "ok", "Unlimited budget."))
-    else:
-        checks.append(check("budget", "ok", f"{min(finite)} unit(s) left this month."))
 
     # delivery: daily_image_cap > 0, without which no image is ever sent (R01).
     cap = thresholds.get("daily_image_cap", 0) or 0
@@ -110,8 +99,11 @@ def authoring_checks(character: Character) -> list[dict]:
 
 def launch_readiness(character: Character) -> dict:
     checks = authoring_checks(character)
-    for provider in _providers:
-        checks.extend(provider(character))
+    for provider, after in _providers:
+        at = (
+            len(checks) if after is None else [c["id"] for c in checks].index(after) + 1
+        )
+        checks[at:at] = provider(character)
     return {
         "status": aggregate(checks),
         "checks": checks,

@@ -1,4 +1,6 @@
-"""Shapes in and out for characters, versions and sessions (shape only; rules live in services)."""
+"""Shapes in and out for characters, versions and sessions.
+
+Shape only: the rules live in services."""
 
 from rest_framework import serializers
 

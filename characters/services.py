@@ -1,12 +1,13 @@
-"""Characters, versions and sessions: every write the API, admin and curator pages make."""
+"""Characters, versions and sessions: every write the API, admin and curator pages
+make (reads are in characters.selectors)."""
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from loreos.api.errors import ApiError, ErrorCode, not_found
-from loreos.api.ids import is_uuid
+from loreos.api.errors import ApiError, ErrorCode
 
 from .models import Account, Character, CharacterVersion, Session, SessionEvent
+from .selectors import character_get
 
 THRESHOLD_DEFAULTS = {
     "image_proactivity": 0,
@@ -14,16 +15,6 @@ THRESHOLD_DEFAULTS = {
     "daily_image_cap": 0,
     "image_cooldown_seconds": 0,
 }
-
-
-def get_character(account: Account, slug: str, *, for_update=False) -> Character:
-    rows = Character.objects.select_related("active_version", "account")
-    if for_update:
-        rows = rows.select_for_update(of=("self",), no_key=True)
-    character = rows.filter(account=account, slug=slug).first()
-    if character is None:
-        raise not_found("character")
-    return character
 
 
 def _new_version(character, *, profile, behavioral_thresholds) -> CharacterVersion:
@@ -91,7 +82,7 @@ def character_update(
     are merged over the previous version's.
     """
     with transaction.atomic():
-        character = get_character(account, slug, for_update=True)
+        character = character_get(account, slug, for_update=True)
         fields = []
         if name is not _UNSET:
             character.name = name
@@ -113,33 +104,16 @@ def character_update(
                     ),
                 },
             )
-    return get_character(account, slug)
+    return character_get(account, slug)
 
 
 # --- Sessions and their event log ----------------------------------------------------
 
 
-def get_session_or_none(account: Account, session_id) -> Session | None:
-    if not is_uuid(session_id):
-        return None
-    return (
-        Session.objects.select_related("character")
-        .filter(pk=session_id, character__account=account)
-        .first()
-    )
-
-
-def get_session(account: Account, session_id) -> Session:
-    session = get_session_or_none(account, session_id)
-    if session is None:
-        raise not_found("session")
-    return session
-
-
 def session_open(*, character: Character) -> Session:
     with transaction.atomic():
         session = Session.objects.create(character=character)
-        append_event(session, "session.opened", {"character": character.slug})
+        session_event_append(session, "session.opened", {"character": character.slug})
     return session
 
 
@@ -151,12 +125,12 @@ def session_exit(*, session: Session) -> Session:
         locked.status = Session.Status.EXITED
         locked.exited_at = timezone.now()
         locked.save(update_fields=["status", "exited_at"])
-        append_event(locked, "session.exited", {})
+        session_event_append(locked, "session.exited", {})
     locked.refresh_from_db()
     return locked
 
 
-def append_event(session: Session, type_: str, data: dict) -> SessionEvent:
+def session_event_append(session: Session, type_: str, data: dict) -> SessionEvent:
     """Append one event with the next seq; the session row lock orders writers."""
     with transaction.atomic():
         locked = (
@@ -169,14 +143,3 @@ def append_event(session: Session, type_: str, data: dict) -> SessionEvent:
         return SessionEvent.objects.create(
             session_id=session.pk, seq=seq, type=type_, data=data
         )
-
-
-def events_since(
-    session: Session, since: int, limit: int
-) -> tuple[list[SessionEvent], bool]:
-    rows = list(
-        SessionEvent.objects.filter(session=session, seq__gt=since).order_by("seq")[
-            : limit + 1
-        ]
-    )
-    return rows[:limit], len(rows) > limit

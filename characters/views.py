@@ -16,8 +16,7 @@ from loreos.api.pagination import paginate
 from loreos.api.responses import action, v0
 from loreos.api.schema import ERRORS, ErrorEnvelope, v0_envelope
 
-from . import readiness, services
-from .models import Character
+from . import readiness, selectors, services
 from .serializers import (
     CharacterPatchSerializer,
     CharacterSerializer,
@@ -61,10 +60,8 @@ class CharacterListView(APIView):
         tags=["characters"],
     )
     def get(self, request):
-        rows = Character.objects.filter(account=request.account).select_related(
-            "active_version"
-        )
-        page, pagination = paginate(rows.order_by("slug"), request)
+        rows = selectors.character_list(request.account)
+        page, pagination = paginate(rows, request)
         return v0(CharacterSerializer(page, many=True).data, pagination=pagination)
 
     @extend_schema(
@@ -78,7 +75,7 @@ class CharacterListView(APIView):
         character = services.character_create(
             account=request.account, **body.validated_data
         )
-        character = services.get_character(request.account, character.slug)
+        character = selectors.character_get(request.account, character.slug)
         return v0(
             CharacterSerializer(character).data,
             status=201,
@@ -89,7 +86,7 @@ class CharacterListView(APIView):
 class CharacterDetailView(APIView):
     @extend_schema(responses={200: CharacterEnvelope, **ERRORS}, tags=["characters"])
     def get(self, request, slug):
-        character = services.get_character(request.account, slug)
+        character = selectors.character_get(request.account, slug)
         return v0(
             CharacterSerializer(character).data, next_actions=_character_actions(slug)
         )
@@ -124,8 +121,9 @@ class VersionListView(APIView):
         tags=["characters"],
     )
     def get(self, request, slug):
-        character = services.get_character(request.account, slug)
-        page, pagination = paginate(character.versions.order_by("-number"), request)
+        character = selectors.character_get(request.account, slug)
+        versions = selectors.character_version_list(character)
+        page, pagination = paginate(versions, request)
         return v0(
             VersionSerializer(page, many=True).data,
             pagination=pagination,
@@ -162,7 +160,7 @@ class LaunchReadinessView(APIView):
         },
     )
     def get(self, request, slug):
-        character = services.get_character(request.account, slug)
+        character = selectors.character_get(request.account, slug)
         return Response(readiness.launch_readiness(character))
 
 
@@ -171,7 +169,7 @@ class SessionCreateView(APIView):
         request=None, responses={201: SessionEnvelope, **ERRORS}, tags=["sessions"]
     )
     def post(self, request, slug):
-        character = services.get_character(request.account, slug)
+        character = selectors.character_get(request.account, slug)
         session = services.session_open(character=character)
         return v0(
             SessionSerializer(session).data,
@@ -192,7 +190,7 @@ class SessionCreateView(APIView):
 class SessionDetailView(APIView):
     @extend_schema(responses={200: SessionEnvelope, **ERRORS}, tags=["sessions"])
     def get(self, request, session_id):
-        session = services.get_session(request.account, session_id)
+        session = selectors.session_get(request.account, session_id)
         return v0(SessionSerializer(session).data)
 
 
@@ -201,7 +199,7 @@ class SessionExitView(APIView):
         request=None, responses={200: SessionEnvelope, **ERRORS}, tags=["sessions"]
     )
     def post(self, request, session_id):
-        session = services.get_session(request.account, session_id)
+        session = selectors.session_get(request.account, session_id)
         session = services.session_exit(session=session)
         return v0(SessionSerializer(session).data)
 
@@ -261,10 +259,10 @@ class SessionEventsView(APIView):
         tags=["sessions"],
     )
     def get(self, request, session_id):
-        session = services.get_session(request.account, session_id)
+        session = selectors.session_get(request.account, session_id)
         since = _int_param(request, "since", 0, 0, 2**62)
         limit = _int_param(request, "limit", settings.LOREOS_EVENTS_PAGE_LIMIT, 1, 1000)
-        events, has_more = services.events_since(session, since, limit)
+        events, has_more = selectors.session_events_since(session, since, limit)
         next_since = events[-1].seq if events else since
         return v0(
             {

@@ -1,4 +1,4 @@
-"""Structured logs: one JSON object a line, carrying the request id when there is one."""
+"""Structured logs: one JSON object a line, with the request id when there is one."""
 
 import json
 import logging
@@ -12,8 +12,8 @@ image_request_id_var: ContextVar[str | None] = ContextVar(
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record):
-        # django.request logs a 4xx/5xx after the middleware chain has returned, when the
-        # context variable is already reset: take the id from the request it carries.
+        # django.request logs a 4xx/5xx after the middleware chain has returned, when
+        # the context variable is already reset: take the id from the request instead.
         request = getattr(record, "request", None)
         record.request_id = request_id_var.get() or getattr(request, "request_id", None)
         record.image_request_id = image_request_id_var.get()
@@ -37,20 +37,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
-# Celery tasks whose first argument is an ImageRequest id: everything logged while one runs
-# carries that id as `image_request_id` (the worker's counterpart of request_id).
-IMAGE_REQUEST_TASKS = frozenset({"visuals.tasks.generate_image"})
+# A task declared with the option `binds_image_request_id=True` takes an ImageRequest id
+# as its first argument (or `request_id`): everything logged while it runs carries that
+# id as `image_request_id` (the worker's counterpart of request_id). The option keeps
+# this module free of any app's task names.
+BINDS_IMAGE_REQUEST_ID = "binds_image_request_id"
+
+
+def _binds(task) -> bool:
+    return task is not None and getattr(task, BINDS_IMAGE_REQUEST_ID, False) is True
 
 
 def _bind_image_request(task=None, args=None, kwargs=None, **_):
-    if task is None or task.name not in IMAGE_REQUEST_TASKS:
+    if not _binds(task):
         return
     request_id = (kwargs or {}).get("request_id") or (args[0] if args else None)
     image_request_id_var.set(str(request_id) if request_id else None)
 
 
 def _unbind_image_request(task=None, **_):
-    if task is not None and task.name in IMAGE_REQUEST_TASKS:
+    if _binds(task):
         image_request_id_var.set(None)
 
 

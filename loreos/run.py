@@ -1,4 +1,4 @@
-"""`make run`: migrate, ensure the demo account, start the web server and a worker together.
+"""`make run`: migrate, ensure the demo account, start the web server and a worker.
 
 Both processes use the same SQLite file, media folder and filesystem broker under var/.
 Ctrl-C stops both.
@@ -27,9 +27,9 @@ def main() -> int:
 
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
-    from characters.demo import ensure_demo
+    from characters.demo import demo_ensure
 
-    demo = ensure_demo(var)
+    demo = demo_ensure(var)
 
     env = {**os.environ, "LOREOS_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
     web = subprocess.Popen(
@@ -71,12 +71,15 @@ def main() -> int:
         "\n".join(
             [
                 "",
-                "LoreOS visual identity is running (embedded default: SQLite, local files,",
-                "filesystem broker under var/). Ctrl-C stops the web server and the worker.",
+                "LoreOS visual identity is running (embedded default: SQLite, "
+                "local files,",
+                "filesystem broker under var/). Ctrl-C stops the web server and "
+                "the worker.",
                 "",
                 f"  base URL     {base}",
                 f"  API docs     {base}/v1/docs",
-                f"  curator UI   {base}/curate/   (user: {demo['username']}  password: {demo['password']})",
+                f"  curator UI   {base}/curate/   (user: {demo['username']}  "
+                f"password: {demo['password']})",
                 f"  admin        {base}/admin/",
                 "",
                 f"  export LOREOS_URL={base}",

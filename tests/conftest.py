@@ -56,9 +56,9 @@ def other_account(db):
 
 
 def _client_for(account, kind="developer"):
-    from characters.keys import create_api_key
+    from characters.keys import api_key_create
 
-    api_key, raw = create_api_key(account=account, kind=kind)
+    api_key, raw = api_key_create(account=account, kind=kind)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     client.raw_key = raw

@@ -5,7 +5,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from characters.keys import revoke_api_key
+from characters.keys import api_key_revoke
 from characters.models import ApiKey
 from tests.conftest import assert_error
 
@@ -35,7 +35,7 @@ def test_malformed_or_unknown_key_is_401(anon, header):
 
 def test_revoked_key_is_401(api):
     assert api.get("/v1/characters").status_code == 200
-    revoke_api_key(api.api_key)
+    api_key_revoke(api.api_key)
     assert_error(api.get("/v1/characters"), 401, "unauthenticated")
 
 

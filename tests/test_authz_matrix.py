@@ -30,7 +30,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
-from characters.keys import create_api_key, revoke_api_key
+from characters.keys import api_key_create, api_key_revoke
 from tests.conftest import IMAGES_ON, _client_for, assert_error, image_bytes
 from visuals.models import ImageRequest
 
@@ -114,7 +114,7 @@ def world(api, demo_api, other_api, make_character):
     # Account B has a character of its own (under another slug): a key that works.
     make_character("rook", client=other_api)
     revoked = _client_for(api.api_key.account)
-    revoke_api_key(revoked.api_key)
+    api_key_revoke(revoked.api_key)
     return World(
         slug="mira",
         session_id=session_id,
@@ -318,8 +318,8 @@ def test_authorization_matrix(operation, world):
 
 def test_refused_callers_change_nothing(world):
     """Every refused call above ran on the real world; none of them wrote a row."""
-    from characters.models import Character, Session, UsageRecord
-    from visuals.models import VisualAsset
+    from characters.models import Character, Session
+    from visuals.models import UsageRecord, VisualAsset
 
     before = (
         Character.objects.count(),
@@ -350,7 +350,7 @@ def test_refused_callers_change_nothing(world):
 
 
 def test_a_fresh_key_of_account_b_sees_only_b(world):
-    _, raw = create_api_key(account=world.clients["other"].api_key.account)
+    _, raw = api_key_create(account=world.clients["other"].api_key.account)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     slugs = [c["slug"] for c in client.get("/v1/characters").json()["data"]]

@@ -7,11 +7,11 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from characters.models import SessionEvent, UsageRecord
+from characters.models import SessionEvent
 from tests.factories import make_request, ready_session, stored_bytes
 from visuals import engine
 from visuals.engine.backends.compositor import read_brief
-from visuals.models import ImageRequest, VisualAsset
+from visuals.models import ImageRequest, UsageRecord, VisualAsset
 from visuals.reports import report
 
 pytestmark = pytest.mark.django_db

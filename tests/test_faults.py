@@ -32,13 +32,12 @@ from characters.models import (
     IdempotencyRecord,
     Session,
     SessionEvent,
-    UsageRecord,
 )
 from tests.brokers import use_broker
 from tests.conftest import IMAGES_ON, assert_error, face_bytes
 from tests.generation_fixtures import open_session, ready, upload_identity  # noqa: F401
 from visuals.engine.backends.compositor import CompositorBackend
-from visuals.models import ImageRequest, VisualAsset
+from visuals.models import ImageRequest, UsageRecord, VisualAsset
 
 pytestmark = pytest.mark.django_db
 

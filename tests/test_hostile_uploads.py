@@ -478,13 +478,13 @@ def test_a_100_mb_body_is_refused_without_being_held_in_memory(
 @pytest.mark.django_db(transaction=True)
 def test_a_live_server_answers_422_before_a_100_mb_body_is_sent(live_server, settings):
     """Over a real socket: the refusal arrives while most of the body is unsent."""
-    from characters.keys import create_api_key
+    from characters.keys import api_key_create
     from characters.models import Account
     from characters.services import character_create
 
     account = Account.objects.create(name="streamer")
     character_create(account=account, slug="mira", name="Mira")
-    _, raw = create_api_key(account=account)
+    _, raw = api_key_create(account=account)
     body = LazyMultipart(100 * MB)
     host, port = urlsplit(live_server.url).netloc.split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=30)

@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from characters.models import IdempotencyRecord, UsageRecord
+from characters.models import IdempotencyRecord
 from tests.conftest import assert_error
 from tests.generation_fixtures import ready  # noqa: F401
-from visuals.models import ImageRequest
+from visuals.models import ImageRequest, UsageRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,7 @@ def test_the_same_key_with_another_body_is_422(api, ready):
 
 
 def test_a_retry_while_the_first_is_in_flight_is_409(api, ready, account):
-    from loreos.api.idempotency import _request_hash  # the hash of this exact request
+    from characters.idempotency import _request_hash  # the hash of this exact request
 
     class Fake:
         method, path = "POST", "/v1/characters/mira/image-probe"

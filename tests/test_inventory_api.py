@@ -2,11 +2,10 @@
 
 import pytest
 
-from characters.models import UsageRecord
 from tests.brokers import use_broker
 from tests.conftest import assert_error
 from tests.generation_fixtures import open_session, ready  # noqa: F401
-from visuals.models import ImageRequest, VisualAsset
+from visuals.models import ImageRequest, UsageRecord, VisualAsset
 
 pytestmark = pytest.mark.django_db
 

@@ -2,10 +2,9 @@
 
 import pytest
 
-from characters.models import UsageRecord
 from tests.conftest import assert_error
 from tests.generation_fixtures import open_session, ready, upload_identity  # noqa: F401
-from visuals.models import ImageRequest, VisualAsset
+from visuals.models import ImageRequest, UsageRecord, VisualAsset
 from visuals.vocab import PROBE_TYPES
 
 pytestmark = pytest.mark.django_db

@@ -4,11 +4,10 @@ from datetime import timedelta
 
 import pytest
 
-from characters.models import UsageRecord
 from loreos import clock
 from tests.conftest import assert_error
 from tests.generation_fixtures import open_session, ready, upload_identity  # noqa: F401
-from visuals.models import ImageRequest
+from visuals.models import ImageRequest, UsageRecord
 
 pytestmark = pytest.mark.django_db
 

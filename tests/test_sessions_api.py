@@ -3,7 +3,8 @@
 import pytest
 
 from characters.models import Account
-from characters.services import append_event, get_session
+from characters.selectors import session_get
+from characters.services import session_event_append
 from tests.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -31,9 +32,9 @@ def test_open_read_and_exit_a_session(api, session_id):
 
 
 def test_events_since_returns_later_events_in_order_with_a_cursor(api, session_id):
-    session = get_session(Account.objects.get(name="acme"), session_id)
+    session = session_get(Account.objects.get(name="acme"), session_id)
     for n in range(5):
-        append_event(session, "test.tick", {"n": n})
+        session_event_append(session, "test.tick", {"n": n})
     body = api.get(f"/v1/sessions/{session_id}/events?since=2&limit=2").json()["data"]
     assert [e["seq"] for e in body["events"]] == [3, 4]
     assert set(body["events"][0]) == {"seq", "type", "created_at", "data"}
@@ -64,9 +65,9 @@ def test_unknown_and_foreign_sessions_are_404(api, other_api, session_id):
 def test_events_page_costs_constant_queries(
     api, session_id, django_assert_max_num_queries
 ):
-    session = get_session(Account.objects.get(name="acme"), session_id)
+    session = session_get(Account.objects.get(name="acme"), session_id)
     for n in range(30):
-        append_event(session, "test.tick", {"n": n})
+        session_event_append(session, "test.tick", {"n": n})
     with django_assert_max_num_queries(4):
         assert api.get(f"/v1/sessions/{session_id}/events?since=0").status_code == 200
 

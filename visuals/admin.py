@@ -1,4 +1,5 @@
-"""Admin for visual assets and image requests.
+"""Admin for visual assets, image requests, the usage ledger, and what the visuals app
+adds to the characters app's CharacterAdmin (the identity portrait, held candidates).
 
 Asset decisions (approve, reject, retire, delete) are bulk actions that call
 visuals.assets — the same services, rules and audit trail as the API's PATCH and
@@ -8,15 +9,18 @@ DELETE. Generation reports (ImageRequest) are read-only.
 import json
 
 from django.contrib import admin, messages
+from django.db.models import Count, Q
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from characters import admin as characters_admin
+from characters.models import Character
 from loreos.admin_readonly import ReadOnlyAdminMixin, fieldset_fields
 from loreos.api.errors import ApiError
 
 from . import assets as asset_services
-from .models import ImageRequest, Verdict, VisualAsset
+from .models import ImageRequest, UsageRecord, Verdict, VisualAsset
 from .reports import report
 
 
@@ -349,3 +353,91 @@ class ImageRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             '<a href="{}">Open the report page</a>',
             reverse("curate:report", args=[row.pk]),
         )
+
+
+@admin.register(UsageRecord)
+class UsageRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "account", "character", "units", "image_request"]
+    list_filter = ["account"]
+    search_fields = ["character__slug", "account__name"]
+    list_select_related = ["account", "character", "image_request"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["account", "character", "image_request", "units", "created_at"]
+
+
+# --- Characters: the characters app's admin plus the visual columns ---------------
+
+
+class HeldFilter(admin.SimpleListFilter):
+    title = "held candidates"
+    parameter_name = "held"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Has held candidates"), ("no", "None held")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(_held__gt=0)
+        if self.value() == "no":
+            return queryset.filter(_held=0)
+        return queryset
+
+
+admin.site.unregister(Character)
+
+
+@admin.register(Character)
+class CharacterAdmin(characters_admin.CharacterAdmin):
+    """characters' CharacterAdmin with the identity portrait and the held count."""
+
+    list_display = [
+        "portrait",
+        "slug",
+        "name",
+        "account",
+        "version_number",
+        "anchors",
+        "held",
+        "monthly_budget",
+    ]
+    list_display_links = ["portrait", "slug"]
+    list_filter = [*characters_admin.CharacterAdmin.list_filter, HeldFilter]
+
+    def get_queryset(self, request):
+        rows = super().get_queryset(request)
+        return rows.annotate(
+            _held=Count(
+                "visual_assets",
+                filter=Q(visual_assets__asset_status=VisualAsset.Status.CANDIDATE)
+                & ~Q(visual_assets__category="identity"),
+            )
+        )
+
+    @admin.display(description="")
+    def portrait(self, character):
+        asset_id = getattr(character, "_portrait", None)
+        return _thumb("curate:asset-thumb", asset_id, px=48) if asset_id else "—"
+
+    @admin.display(description="Held", ordering="_held")
+    def held(self, character):
+        return character._held
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        _attach_portraits(changelist.result_list)
+        return changelist
+
+
+def _attach_portraits(characters):
+    ids = [c.pk for c in characters]
+    portraits = {}
+    for character_id, asset_id in (
+        VisualAsset.objects.filter(
+            character_id__in=ids, category="identity", asset_status="active"
+        )
+        .order_by("character_id", "created_at", "id")
+        .values_list("character_id", "id")
+    ):
+        portraits.setdefault(character_id, asset_id)
+    for character in characters:
+        character._portrait = portraits.get(character.pk)

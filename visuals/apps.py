@@ -9,6 +9,8 @@ class VisualsConfig(AppConfig):
         from characters.readiness import register_checks
 
         from . import signals  # noqa: F401  (file clean-up after delete)
+        from .metering import budget_checks
         from .readiness import visual_checks
 
+        register_checks(budget_checks, after="voice")
         register_checks(visual_checks)

@@ -16,12 +16,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 
-from characters import budgets
 from characters.anchors import usable_visual_anchors
 from characters.models import Character, Session
 from loreos import clock
 from loreos.api.errors import not_found
 
+from . import metering
 from .errors import batch_too_large, broker_unavailable, needs_identity, session_exited
 from .models import ImageRequest, VisualAsset
 from .selectors import active_identity_assets
@@ -95,7 +95,7 @@ def _send(image_request: ImageRequest) -> str | None:
 def _withdraw(image_request: ImageRequest) -> None:
     """Undo a request that never reached the broker: no row, no unit."""
     with transaction.atomic():
-        budgets.refund([image_request.pk])
+        metering.refund([image_request.pk])
         ImageRequest.objects.filter(
             pk=image_request.pk, request_status=ImageRequest.Status.QUEUED
         ).delete()
@@ -117,7 +117,7 @@ def _create(character, session, requests_kwargs, actor) -> list[ImageRequest]:
                 for kwargs in requests_kwargs
             ]
         )
-        budgets.reserve(character=character, image_requests=rows)
+        metering.reserve(character=character, image_requests=rows)
     return rows
 
 

@@ -1,4 +1,5 @@
-"""Visual assets (character-global) and image requests (one per metered generation)."""
+"""Visual assets (character-global), image requests (one per metered generation) and
+the usage ledger that meters them."""
 
 import uuid
 
@@ -204,3 +205,35 @@ class ImageRequest(models.Model):
     def statuses_of(cls, state: str) -> list[str]:
         """The request_status values a `state` filter selects."""
         return [s for s, st in cls.STATE_OF_STATUS.items() if st == state]
+
+
+class UsageRecord(models.Model):
+    """One metered spend. Deleted (refunded) only when the unit was never used."""
+
+    account = models.ForeignKey(
+        "characters.Account", on_delete=models.CASCADE, related_name="usage"
+    )
+    character = models.ForeignKey(
+        "characters.Character", on_delete=models.CASCADE, related_name="usage"
+    )
+    image_request = models.OneToOneField(
+        ImageRequest,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="usage",
+    )
+    units = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        # The table it had when it lived in characters (moved without copying rows).
+        db_table = "characters_usagerecord"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["account", "created_at"]),
+            models.Index(fields=["character", "created_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.units}u {self.character_id}"

@@ -19,6 +19,7 @@ from . import engine
     soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
     time_limit=settings.CELERY_TASK_TIME_LIMIT,
     ignore_result=True,
+    binds_image_request_id=True,  # loreos.logging tags its log lines with the id
 )
 def generate_image(request_id: str) -> str | None:
     """Generate the image of one queued ImageRequest (idempotent)."""
@@ -33,8 +34,8 @@ def generate_image(request_id: str) -> str | None:
     ignore_result=True,
 )
 def sweep_stale_requests() -> int:
-    """End stuck requests as failed and drop expired idempotency keys (beat schedule)."""
-    from loreos.api.idempotency import purge_expired
+    """End stuck requests as failed, drop expired idempotency keys (beat schedule)."""
+    from characters.idempotency import idempotency_purge_expired
 
-    purge_expired()
+    idempotency_purge_expired()
     return engine.sweep_stale()

@@ -2,7 +2,8 @@ import uuid
 
 
 def is_uuid(value) -> bool:
-    """True when `value` parses as a UUID (ids that cannot exist are a 404, not a 500)."""
+    """Tell whether `value` parses as a UUID (an id that cannot exist is a 404, not a
+    500)."""
     try:
         uuid.UUID(str(value))
     except (ValueError, TypeError, AttributeError):

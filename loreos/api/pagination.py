@@ -1,4 +1,4 @@
-"""Offset pagination that never counts: fetch one extra row to know whether more exist."""
+"""Offset pagination that never counts: one extra row tells whether more exist."""
 
 from django.conf import settings
 
@@ -26,7 +26,7 @@ def page_params(request) -> tuple[int, int]:
 
 
 def paginate(queryset, request) -> tuple[list, dict]:
-    """Return (rows, pagination) for ?limit=&offset=; pagination has next_offset or null."""
+    """Return (rows, pagination) for ?limit=&offset=; next_offset is null at the end."""
     limit, offset = page_params(request)
     rows = list(queryset[offset : offset + limit + 1])
     has_more = len(rows) > limit

@@ -1,6 +1,5 @@
 """OpenAPI pieces shared by every view: the error envelope for each error status."""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -59,19 +58,9 @@ class PaginationSerializer(serializers.Serializer):
 
 
 def v0_envelope(name: str, data, *, paginated: bool = False, **extra):
-    """The schema of a ``{"schema_version", "data", …, "next_actions"}`` success body."""
+    """Describe a ``{"schema_version", "data", …, "next_actions"}`` success body."""
     fields = {"schema_version": serializers.CharField(), "data": data, **extra}
     if paginated:
         fields["pagination"] = PaginationSerializer()
     fields["next_actions"] = NextActionSerializer(many=True)
     return inline_serializer(name=name, fields=fields)
-
-
-class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
-    """Documents ApiKeyAuthentication as the bearer scheme (SPECTACULAR_SETTINGS names it)."""
-
-    target_class = "loreos.api.auth.ApiKeyAuthentication"
-    name = "bearerAuth"
-
-    def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer"}

@@ -2,8 +2,9 @@
 
 Each call runs in its own thread on its own database connection, all released together
 by a barrier, and creates its ImageRequest and reserves its unit in one transaction, as
-visuals/image_requests.py does (the last test calls visuals.image_requests.probe_create itself, which
-also sends each accepted probe to the real broker). The row locks in characters.budgets
+visuals/image_requests.py does (the last test calls
+visuals.image_requests.probe_create itself, which also sends each accepted probe to the
+real broker). The row locks in visuals.metering
 serialise them.
 """
 
@@ -14,11 +15,11 @@ import pytest
 from django.db import connection, transaction
 from django.db.models import Sum
 
-from characters import budgets
-from characters.models import Account, Character, Session, UsageRecord
+from characters.models import Account, Character, Session
 from characters.services import character_create
 from loreos.api.errors import ApiError
-from visuals.models import ImageRequest
+from visuals import metering
+from visuals.models import ImageRequest, UsageRecord
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -50,7 +51,7 @@ def _metered_call(character_id, session_id):
                 image_kind="selfie",
                 request_status=ImageRequest.Status.QUEUED,
             )
-            budgets.reserve(character=character, image_requests=[request])
+            metering.reserve(character=character, image_requests=[request])
         return ("accepted", None)
     except ApiError as exc:
         return ("refused", (exc.status_code, str(exc.code)))
@@ -98,7 +99,7 @@ def test_r36_character_budget_holds_under_100_concurrent_calls(postgres):
     _assert_ten_accepted(
         results, character, spent_before=2, field={"character": character}
     )
-    assert budgets.remaining(character)["character"] == 0
+    assert metering.remaining(character)["character"] == 0
 
 
 def test_r36_account_credit_cap_holds_under_100_concurrent_calls(postgres):
@@ -111,7 +112,7 @@ def test_r36_account_credit_cap_holds_under_100_concurrent_calls(postgres):
     results = _run_concurrently(character, session)
 
     _assert_ten_accepted(results, character, spent_before=5, field={"account": account})
-    assert budgets.remaining(character) == {"character": None, "account": 0}
+    assert metering.remaining(character) == {"character": None, "account": 0}
 
 
 def test_r36_concurrent_probes_through_visuals_requests(

@@ -18,11 +18,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, connections
 
-from characters.models import Session, SessionEvent, UsageRecord
+from characters.models import Session, SessionEvent
 from tests.brokers import use_broker
 from tests.conftest import IMAGES_ON, assert_error, face_bytes
 from tests.generation_fixtures import open_session, upload_identity
-from visuals.models import ImageRequest, VisualAsset
+from visuals.models import ImageRequest, UsageRecord, VisualAsset
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

@@ -6,9 +6,8 @@ import pytest
 from django.db import connection, connections
 from rest_framework.test import APIClient
 
-from characters.models import UsageRecord
 from tests.conftest import IMAGES_ON
-from visuals.models import ImageRequest
+from visuals.models import ImageRequest, UsageRecord
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

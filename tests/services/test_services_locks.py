@@ -10,8 +10,8 @@ import threading
 import pytest
 from django.db import connection, connections, transaction
 
-from characters import budgets
 from characters.models import Character
+from visuals import metering
 from visuals.models import VisualAsset
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -27,7 +27,7 @@ def test_a_held_budget_lock_does_not_block_inserting_an_asset_of_the_character(
     def hold_budget_lock():
         try:
             with transaction.atomic():
-                budgets.check_and_lock(character=row, count=1)
+                metering.check_and_lock(character=row, count=1)
                 locked.set()
                 release.wait(10)
         finally:

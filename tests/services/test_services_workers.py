@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from characters.models import SessionEvent, UsageRecord
+from characters.models import SessionEvent
 from tests.conftest import IMAGES_ON
 from tests.generation_fixtures import open_session, upload_identity
-from visuals.models import ImageRequest
+from visuals.models import ImageRequest, UsageRecord
 
 from .workers import Worker, worker_env
 

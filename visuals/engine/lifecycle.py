@@ -26,7 +26,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 
-from characters.services import append_event
+from characters.services import session_event_append
 from loreos import clock
 
 from ..models import ImageRequest
@@ -154,7 +154,7 @@ def fail(
             image_request = ImageRequest.objects.select_related("session").get(
                 pk=request_id
             )
-            append_event(
+            session_event_append(
                 image_request.session,
                 "image.failed",
                 event_data(image_request, image_url=None),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from characters.services import append_event
+from characters.services import session_event_append
 from loreos import clock
 
 from ..models import ImageRequest
@@ -232,7 +232,7 @@ def _settle(
                 verdict=(consistency or {}).get("status"),
                 brief=brief,
             )
-        append_event(
+        session_event_append(
             image_request.session,
             "image.ready"
             if status == ImageRequest.Status.SUCCEEDED

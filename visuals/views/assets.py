@@ -11,7 +11,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from characters.services import get_character
+from characters.selectors import character_get
 from loreos.api.errors import validation_error
 from loreos.api.pagination import paginate
 from loreos.api.responses import action, v0
@@ -127,7 +127,7 @@ class AssetCollectionView(APIView):
         tags=TAGS,
     )
     def post(self, request, slug):
-        character = get_character(request.account, slug)
+        character = character_get(request.account, slug)
         form = AssetUploadSerializer(data=read_multipart(request))
         form.is_valid(raise_exception=True)
         asset = services.asset_upload(character=character, **form.validated_data)
@@ -150,7 +150,7 @@ class AssetCollectionView(APIView):
         tags=TAGS,
     )
     def get(self, request, slug):
-        character = get_character(request.account, slug)
+        character = character_get(request.account, slug)
         category = _choice_param(request, "category", Category.values, invalid_category)
         status = _choice_param(
             request,
@@ -185,7 +185,7 @@ class AssetDetailView(APIView):
         tags=TAGS,
     )
     def get(self, request, slug, asset_id):
-        character = get_character(request.account, slug)
+        character = character_get(request.account, slug)
         asset = selectors.asset_get(character, asset_id)
         return v0(AssetSerializer(asset).data, next_actions=_asset_actions(slug, asset))
 
@@ -205,7 +205,7 @@ class AssetDetailView(APIView):
         tags=TAGS,
     )
     def patch(self, request, slug, asset_id):
-        character = get_character(request.account, slug)
+        character = character_get(request.account, slug)
         asset = selectors.asset_get(character, asset_id)
         body = AssetPatchSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -226,7 +226,7 @@ class AssetDetailView(APIView):
         tags=TAGS,
     )
     def delete(self, request, slug, asset_id):
-        character = get_character(request.account, slug)
+        character = character_get(request.account, slug)
         asset = selectors.asset_get(character, asset_id)
         services.asset_delete(asset=asset, actor=None)
         return Response(status=204)

@@ -5,10 +5,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from characters.services import get_character, get_session_or_none
-from loreos.api.auth import require_developer_key
+from characters.auth import require_developer_key
+from characters.idempotency import idempotent
+from characters.selectors import character_get, session_get_or_none
 from loreos.api.errors import validation_error
-from loreos.api.idempotency import idempotent
 from loreos.api.ids import is_uuid
 from loreos.api.pagination import paginate
 from loreos.api.responses import action
@@ -64,13 +64,13 @@ class InventoryGenerateView(APIView):
     @idempotent
     def post(self, request, slug):
         require_developer_key(request)
-        character = get_character(request.account, slug)
+        character = character_get(request.account, slug)
         body = InventoryGenerateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         items = image_requests.inventory_batch_create(
             character=character,
-            session=get_session_or_none(request.account, data["session_id"]),
+            session=session_get_or_none(request.account, data["session_id"]),
             categories=data["categories"],
             count_per_category=data["count_per_category"],
             style_brief=data["style_brief"],
@@ -128,7 +128,7 @@ class InventoryGenerationsView(APIView):
         summary="Per-image status of inventory generations, newest first",
     )
     def get(self, request, slug):
-        character = get_character(request.account, slug)
+        character = character_get(request.account, slug)
         batch_id = request.query_params.get("batch_id")
         if batch_id and not is_uuid(batch_id):
             raise validation_error("batch_id", "must be a batch id (UUID)")

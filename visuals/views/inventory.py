@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.views import APIView
 
-from characters.services import get_character
+from characters.selectors import character_get
 from loreos.api.responses import action, v0
 from loreos.api.schema import ERRORS
 
@@ -55,7 +55,7 @@ class VisualInventoryView(APIView):
         tags=TAGS,
     )
     def get(self, request, slug):
-        character = get_character(request.account, slug)
+        character = character_get(request.account, slug)
         body = inventory(character)
         for group in body["categories"].values():
             group["assets"] = AssetSerializer(group["assets"], many=True).data

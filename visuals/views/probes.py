@@ -5,9 +5,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from characters.services import get_character, get_session_or_none
-from loreos.api.auth import require_developer_key
-from loreos.api.idempotency import idempotent
+from characters.auth import require_developer_key
+from characters.idempotency import idempotent
+from characters.selectors import character_get, session_get_or_none
 from loreos.api.pagination import paginate
 from loreos.api.responses import action
 from loreos.api.schema import BROKER_ERRORS, ERRORS, METERED_ERRORS, v0_envelope
@@ -54,10 +54,10 @@ class ProbeView(APIView):
     @idempotent
     def post(self, request, slug):
         require_developer_key(request)
-        character = get_character(request.account, slug)
+        character = character_get(request.account, slug)
         body = ProbeRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        session = get_session_or_none(
+        session = session_get_or_none(
             request.account, body.validated_data["session_id"]
         )
         probe = image_requests.probe_create(
@@ -112,7 +112,7 @@ class ProbeView(APIView):
         summary="Recent probes, most recent first, with the valid probe_types",
     )
     def get(self, request, slug):
-        character = get_character(request.account, slug)
+        character = character_get(request.account, slug)
         rows, pagination = paginate(selectors.probe_list(character), request)
         return Response(
             {
@@ -136,5 +136,5 @@ class ProbeDetailView(APIView):
         responses={200: ProbeReportSerializer, **ERRORS}, tags=["image probes"]
     )
     def get(self, request, slug, probe_id):
-        character = get_character(request.account, slug)
+        character = character_get(request.account, slug)
         return Response(report(selectors.probe_get(character, probe_id)))

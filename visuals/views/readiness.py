@@ -5,7 +5,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from characters.services import get_character
+from characters.selectors import character_get
 from loreos.api.schema import ERRORS
 
 from ..readiness import visual_readiness
@@ -67,5 +67,5 @@ class VisualReadinessView(APIView):
         tags=["readiness"],
     )
     def get(self, request, slug):
-        character = get_character(request.account, slug)
+        character = character_get(request.account, slug)
         return Response(visual_readiness(character))

@@ -5,8 +5,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from characters.services import get_session
-from loreos.api.idempotency import idempotent
+from characters.idempotency import idempotent
+from characters.selectors import session_get
 from loreos.api.responses import action
 from loreos.api.schema import BROKER_ERRORS, METERED_ERRORS
 from loreos.api.throttles import MeteredThrottle
@@ -46,7 +46,7 @@ class RuntimeImageView(APIView):
     )
     @idempotent
     def post(self, request, session_id):
-        session = get_session(request.account, session_id)
+        session = session_get(request.account, session_id)
         RuntimeImageSerializer(data=request.data if request.data else {}).is_valid(
             raise_exception=True
         )

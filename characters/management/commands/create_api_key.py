@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from characters.keys import create_api_key
+from characters.keys import api_key_create
 from characters.models import Account, ApiKey
 
 
@@ -17,7 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args, account, demo, name, **options):
         acct, created = Account.objects.get_or_create(name=account)
         kind = ApiKey.Kind.DEMO if demo else ApiKey.Kind.DEVELOPER
-        api_key, raw = create_api_key(account=acct, kind=kind, name=name)
+        api_key, raw = api_key_create(account=acct, kind=kind, name=name)
         if created:
             self.stderr.write(f"created account {acct.name}")
         self.stderr.write(

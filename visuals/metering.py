@@ -16,9 +16,11 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from characters.models import Account, Character
+from characters.readiness import check
 from loreos.api.errors import ApiError, ErrorCode
 
-from .models import Account, Character, UsageRecord
+from .models import UsageRecord
 
 
 def _now():
@@ -44,7 +46,8 @@ def spent(*, account=None, character=None, since=None) -> int:
 
 
 def remaining(character: Character) -> dict:
-    """Remaining units this month for the character and its account (None = unlimited)."""
+    """Return the units left this month for the character and its account (None:
+    unlimited)."""
     account = character.account
     return {
         "character": None
@@ -123,3 +126,23 @@ def refund(image_request_ids) -> int:
         image_request_id__in=list(image_request_ids)
     ).delete()
     return deleted
+
+
+def budget_checks(character: Character) -> list[dict]:
+    """The launch-readiness budget check: units left this month for the character and
+    its account (registered with characters.readiness in AppConfig.ready)."""
+    left = remaining(character)
+    finite = [v for v in left.values() if v is not None]
+    if finite and min(finite) <= 0:
+        return [
+            check(
+                "budget",
+                "missing",
+                "No metered units left this month.",
+                f"Raise monthly_budget (PATCH /v1/characters/{character.slug}) "
+                "or the account's credit_cap.",
+            )
+        ]
+    if not finite:
+        return [check("budget", "ok", "Unlimited budget.")]
+    return [check("budget", "ok", f"{min(finite)} unit(s) left this month.")]

@@ -1,10 +1,13 @@
 """Bearer API-key authentication: keys are looked up by prefix and compared by hash."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.permissions import BasePermission
 
-from characters.keys import authenticate_key
+from loreos.api.errors import demo_key_forbidden
+
+from .keys import api_key_authenticate
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -22,7 +25,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             raw = header[1].decode("ascii")
         except UnicodeDecodeError as exc:
             raise AuthenticationFailed("malformed API key") from exc
-        api_key = authenticate_key(raw)
+        api_key = api_key_authenticate(raw)
         if api_key is None:
             raise AuthenticationFailed("invalid or revoked API key")
         request.account = api_key.account
@@ -30,6 +33,16 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Document ApiKeyAuthentication as the bearer scheme SPECTACULAR_SETTINGS names."""
+
+    target_class = ApiKeyAuthentication
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer"}
 
 
 class HasApiKey(BasePermission):
@@ -43,7 +56,5 @@ class HasApiKey(BasePermission):
 
 def require_developer_key(request) -> None:
     """Metered generation needs a persistent developer key; demo keys get 403."""
-    from .errors import demo_key_forbidden
-
     if request.auth is None or request.auth.is_demo:
         raise demo_key_forbidden()

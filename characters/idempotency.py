@@ -16,9 +16,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
-from characters.models import IdempotencyRecord
+from loreos.api.errors import ApiError, ErrorCode, validation_error
 
-from .errors import ApiError, ErrorCode, validation_error
+from .models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 TTL = timedelta(hours=24)
@@ -67,7 +67,8 @@ def idempotent(handler):
             if existing.state == IdempotencyRecord.State.IN_FLIGHT:
                 raise ApiError(
                     ErrorCode.IDEMPOTENCY_IN_FLIGHT,
-                    "the first request with this Idempotency-Key is still being processed",
+                    "the first request with this Idempotency-Key is still being "
+                    "processed",
                     "Retry after a moment with the same key to get its response.",
                 )
             replay = Response(existing.response_body, status=existing.response_status)
@@ -103,7 +104,7 @@ def idempotent(handler):
     return wrapper
 
 
-def purge_expired() -> int:
+def idempotency_purge_expired() -> int:
     deleted, _ = IdempotencyRecord.objects.filter(
         created_at__lt=timezone.now() - TTL
     ).delete()
