@@ -15,7 +15,7 @@ app.autodiscover_tasks()
 
 @app.on_after_configure.connect
 def _make_filesystem_broker_folders(sender, **kwargs):
-    """The filesystem broker (embedded default) needs its folders before the first send."""
+    """The filesystem broker (embedded default) needs its folders before a send."""
     if str(sender.conf.broker_url).startswith("filesystem"):
         options = sender.conf.broker_transport_options or {}
         for key in (

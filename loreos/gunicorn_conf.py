@@ -1,4 +1,4 @@
-"""Gunicorn settings; every value can be overridden with GUNICORN_* environment variables."""
+"""Gunicorn settings; GUNICORN_* environment variables override every value."""
 
 import os
 
@@ -11,6 +11,7 @@ graceful_timeout = 20
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
 errorlog = "-"
-# Bodies are streamed to a temp file past 2.5 MB; uploads past the limit are refused early.
+# Bodies are streamed to a temp file past 2.5 MB; uploads past the limit are refused
+# early.
 limit_request_field_size = 16384
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

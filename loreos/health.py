@@ -1,4 +1,5 @@
-"""Load-balancer probes: /healthz (the process and its database) and /readyz (every dependency)."""
+"""Load-balancer probes: /healthz (the process and its database) and /readyz (every
+dependency)."""
 
 import time
 

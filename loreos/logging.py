@@ -1,4 +1,4 @@
-"""Structured logs: one JSON object a line, carrying the request id when there is one."""
+"""Structured logs: one JSON object a line, with the request id when there is one."""
 
 import json
 import logging
@@ -12,8 +12,9 @@ image_request_id_var: ContextVar[str | None] = ContextVar(
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record):
-        # django.request logs a 4xx/5xx after the middleware chain has returned, when the
-        # context variable is already reset: take the id from the request it carries.
+        # django.request logs a 4xx/5xx after the middleware chain has returned, when
+        # the context variable is already reset: take the id from the request it
+        # carries.
         request = getattr(record, "request", None)
         record.request_id = request_id_var.get() or getattr(request, "request_id", None)
         record.image_request_id = image_request_id_var.get()
@@ -37,8 +38,8 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
-# Celery tasks whose first argument is an ImageRequest id: everything logged while one runs
-# carries that id as `image_request_id` (the worker's counterpart of request_id).
+# Celery tasks whose first argument is an ImageRequest id: everything logged while one
+# runs carries that id as `image_request_id` (the worker's counterpart of request_id).
 IMAGE_REQUEST_TASKS = frozenset({"visuals.tasks.generate_image"})
 
 

@@ -1,4 +1,4 @@
-"""Tag every request with an id, echoed as X-Request-ID and carried in every log line."""
+"""Tag every request with an id, echoed as X-Request-ID and carried in each log line."""
 
 import re
 import uuid

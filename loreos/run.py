@@ -1,4 +1,4 @@
-"""`make run`: migrate, ensure the demo account, start the web server and a worker together.
+"""`make run`: migrate, ensure the demo account, start the web server and a worker.
 
 Both processes use the same SQLite file, media folder and filesystem broker under var/.
 Ctrl-C stops both.
@@ -71,12 +71,14 @@ def main() -> int:
         "\n".join(
             [
                 "",
-                "LoreOS visual identity is running (embedded default: SQLite, local files,",
-                "filesystem broker under var/). Ctrl-C stops the web server and the worker.",
+                "LoreOS visual identity is running (embedded default: SQLite, local"
+                " files, filesystem broker under var/). Ctrl-C stops the web server"
+                " and the worker.",
                 "",
                 f"  base URL     {base}",
                 f"  API docs     {base}/v1/docs",
-                f"  curator UI   {base}/curate/   (user: {demo['username']}  password: {demo['password']})",
+                f"  curator UI   {base}/curate/   (user: {demo['username']}"
+                f"  password: {demo['password']})",
                 f"  admin        {base}/admin/",
                 "",
                 f"  export LOREOS_URL={base}",

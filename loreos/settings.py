@@ -255,9 +255,11 @@ LOREOS_OPENAI_MAX_RETRIES = env.int("LOREOS_OPENAI_MAX_RETRIES", default=3)
 LOREOS_STALE_GENERATION_SECONDS = env.int(
     "LOREOS_STALE_GENERATION_SECONDS", default=900
 )
-# A request still queued this long after it was sent lost its message: the sweep fails it.
+# A request still queued this long after it was sent lost its message: the sweep fails
+# it.
 LOREOS_STALE_QUEUED_SECONDS = env.int("LOREOS_STALE_QUEUED_SECONDS", default=3600)
-# OpenAI backend: first retry delay; output size ("" = 1024x1536 selfies, 1024x1024 else).
+# OpenAI backend: first retry delay; output size ("" = 1024x1536 selfies, 1024x1024
+# otherwise).
 LOREOS_OPENAI_BACKOFF_SECONDS = env.float("LOREOS_OPENAI_BACKOFF_SECONDS", default=1.0)
 LOREOS_OPENAI_IMAGE_SIZE = env.str("LOREOS_OPENAI_IMAGE_SIZE", default="")
 # Scene continuity bands (colour-histogram similarity, higher is more alike).

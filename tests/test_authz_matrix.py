@@ -31,7 +31,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from characters.keys import create_api_key, revoke_api_key
-from tests.conftest import IMAGES_ON, _client_for, assert_error, image_bytes
+from tests.helpers import IMAGES_ON, api_client_for, assert_error, image_bytes
 from visuals.models import ImageRequest
 
 pytestmark = pytest.mark.django_db
@@ -113,7 +113,7 @@ def world(api, demo_api, other_api, make_character):
     probe = _probe_row(character_id, session_id)
     # Account B has a character of its own (under another slug): a key that works.
     make_character("rook", client=other_api)
-    revoked = _client_for(api.api_key.account)
+    revoked = api_client_for(api.api_key.account)
     revoke_api_key(revoked.api_key)
     return World(
         slug="mira",
@@ -415,7 +415,7 @@ def curate_world(account, other_account):
     from django.core.files.base import ContentFile
 
     from characters.demo import CURATORS_GROUP
-    from tests.factories import make_asset, make_request, png_bytes, ready_session
+    from tests.factories import make_asset, make_request, ready_session
 
     session = ready_session(character__account=account, character__slug="mira")
     character = session.character
@@ -423,14 +423,14 @@ def curate_world(account, other_account):
     probe = make_request(
         session, probe_type="identity_selfie", status="succeeded", servable=True
     )
-    probe.image.save("probe.png", ContentFile(png_bytes()))
+    probe.image.save("probe.png", ContentFile(image_bytes()))
     batch = make_request(
         session, category="prop", status="succeeded", batch_id=uuid.uuid4()
     )
     held = make_asset(
         character,
         category="prop",
-        data=png_bytes(),
+        data=image_bytes(),
         asset_status="candidate",
         source="inventory",
         image_request=batch,

@@ -8,15 +8,7 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from PIL import Image
 
-from tests.curate_fixtures import (  # noqa: F401
-    client_for,
-    curator,
-    curator_client,
-    generate_held,
-    held_asset_ids,
-    make_user,
-    ready,
-)
+from tests.curate_helpers import client_for, generate_held, held_asset_ids, make_user
 from visuals.models import ImageRequest
 from visuals.thumbnails import SIZES, thumbnail_name
 

@@ -5,7 +5,7 @@ import hashlib
 import pytest
 from PIL import Image, ImageOps
 
-from tests.conftest import FACES
+from tests.helpers import FACES
 from visuals import faces
 from visuals.engine import judge as judging
 from visuals.engine.references import Reference

@@ -1,8 +1,8 @@
 """Deployment files stay true to the code: docs/deployment.md names every variable the
 settings read, and compose.yaml wires every role with variables the settings know.
 
-(`docker compose config` validates compose.yaml in .ci/run where a Compose client exists;
-this machine has none, so the structure is checked here.)
+(`docker compose config` validates compose.yaml in .ci/run where a Compose client
+exists; where there is none, the structure is checked here.)
 """
 
 import re

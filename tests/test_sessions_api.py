@@ -4,7 +4,7 @@ import pytest
 
 from characters.models import Account
 from characters.services import append_event, get_session
-from tests.conftest import assert_error
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 

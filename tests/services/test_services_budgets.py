@@ -2,9 +2,9 @@
 
 Each call runs in its own thread on its own database connection, all released together
 by a barrier, and creates its ImageRequest and reserves its unit in one transaction, as
-visuals/requests.py does (the last test calls visuals.requests.create_probe itself, which
-also sends each accepted probe to the real broker). The row locks in characters.budgets
-serialise them.
+visuals/requests.py does (the last test calls visuals.requests.create_probe itself,
+which also sends each accepted probe to the real broker). The row locks in
+characters.budgets serialise them.
 """
 
 import threading
@@ -120,7 +120,7 @@ def test_r36_concurrent_probes_through_visuals_requests(
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from loreos.celery import app
-    from tests.conftest import IMAGES_ON, face_bytes
+    from tests.helpers import IMAGES_ON, face_bytes
     from visuals.requests import create_probe
 
     make_character("mira", thresholds=IMAGES_ON, monthly_budget=10)
