@@ -28,7 +28,7 @@ def probe(api, mira, probe_type="identity_selfie"):
         {"probe_type": probe_type, "session_id": mira["session_id"]},
         format="json",
     )
-    assert response.status_code in (200, 201, 202), response.content
+    assert response.status_code == 200, response.content
     return response.json()["data"]["probe_id"]
 
 
