@@ -450,18 +450,16 @@ def test_r11_no_pixel_or_aspect_threshold_blocks_an_identity_upload(
 
 
 def _jpeg_with_gps(orientation=6) -> bytes:
-    image = Image.new("RGB", (80, 40), (200, 30, 30))
     exif = Image.Exif()
     exif[0x0112] = orientation
     exif[0x8825] = {1: "N", 2: (48.0, 51.0, 24.0), 3: "E", 4: (2.0, 21.0, 3.0)}
-    buffer = io.BytesIO()
-    image.save(
-        buffer,
+    return image_bytes(
         "JPEG",
+        (80, 40),
+        (200, 30, 30),
         exif=exif,
         xmp=b"<x:xmpmeta><exif:GPSLatitude>48,51.4N</exif:GPSLatitude></x:xmpmeta>",
     )
-    return buffer.getvalue()
 
 
 def test_exif_orientation_is_applied_and_gps_is_never_stored(api, character):
@@ -485,18 +483,17 @@ def test_exif_orientation_is_applied_and_gps_is_never_stored(api, character):
 def test_png_and_webp_metadata_is_stripped(api, character):
     info = PngImagePlugin.PngInfo()
     info.add_text("Comment", "taken at 48.8566 N, 2.3522 E")
-    buffer = io.BytesIO()
-    Image.new("RGBA", (30, 20), (0, 0, 255, 128)).save(buffer, "PNG", pnginfo=info)
-    png = uploaded(api, content=buffer.getvalue())
+    rgba = image_bytes("PNG", (30, 20), (0, 0, 255, 128), mode="RGBA", pnginfo=info)
+    png = uploaded(api, content=rgba)
     stored = stored_bytes(png)
     assert b"48.8566" not in stored
     assert Image.open(io.BytesIO(stored)).mode == "RGBA"
 
     exif = Image.Exif()
     exif[0x8825] = {1: "N", 2: (48.0, 51.0, 24.0)}
-    buffer = io.BytesIO()
-    Image.new("RGB", (30, 20), (0, 90, 0)).save(buffer, "WEBP", exif=exif)
-    webp = uploaded(api, content=buffer.getvalue(), asset_key="w")
+    webp = uploaded(
+        api, content=image_bytes("WEBP", (30, 20), (0, 90, 0), exif=exif), asset_key="w"
+    )
     reopened = Image.open(io.BytesIO(stored_bytes(webp)))
     assert reopened.format == "WEBP"
     assert "exif" not in reopened.info

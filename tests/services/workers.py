@@ -2,9 +2,8 @@
 
 A worker is `python -m celery -A loreos worker --pool prefork` in its own process group,
 on the test's PostgreSQL database (pytest-django's test_<name>), media folder and
-broker.
-With `delay`, it runs through tests/services/slow_worker.py instead, which makes every
-compositor generation sleep first: a window to kill a worker mid-generation.
+broker. With `delay`, it runs through tests/services/slow_worker.py instead, which makes
+every compositor generation sleep first: a window to kill a worker mid-generation.
 """
 
 import os
