@@ -29,6 +29,10 @@ LOREOS_PUBLIC_BASE_URL = env.str(
 )
 
 INSTALLED_APPS = [
+    # curate first: its registration/ templates (the sign-in and signed-out pages) win
+    # over django.contrib.admin's of the same name. Every template and static file lives
+    # in its app (<app>/templates, <app>/static), so a wheel carries them.
+    "curate",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -38,10 +42,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc files, served from here (no CDN)
     "django_filters",
     "characters",
     "visuals",
-    "curate",
 ]
 
 MIDDLEWARE = [
@@ -62,7 +66,8 @@ WSGI_APPLICATION = "loreos.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # loreos/templates: the project's own pages (the Redoc page without web fonts).
+        "DIRS": [Path(__file__).resolve().parent / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -111,7 +116,6 @@ USE_TZ = True
 # --- Static and media files -------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
-STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # Serve MEDIA_ROOT from the app itself (the embedded default). Off when S3 serves files.
@@ -197,6 +201,12 @@ SPECTACULAR_SETTINGS = {
         }
     },
     "SECURITY": [{"bearerAuth": []}],
+    # /v1/docs and /v1/redoc load their files from drf-spectacular-sidecar's static
+    # files, so they work on a closed network; no online validator badge either.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # --- Celery -----------------------------------------------------------------------

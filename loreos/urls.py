@@ -4,7 +4,11 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
 
 from . import health
 
@@ -25,6 +29,16 @@ urlpatterns = [
             url_name="schema", authentication_classes=[], permission_classes=[]
         ),
         name="docs",
+    ),
+    path(
+        "v1/redoc",
+        SpectacularRedocView.as_view(
+            url_name="schema",
+            template_name="loreos/redoc.html",
+            authentication_classes=[],
+            permission_classes=[],
+        ),
+        name="redoc",
     ),
     path("v1/", include("characters.urls")),
     path("v1/", include("visuals.urls")),

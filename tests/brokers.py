@@ -1,4 +1,4 @@
-"""Point the Celery app at another broker for one test (real transports, no eager mode)."""
+"""Point the Celery app at another broker for one test (real transports, not eager)."""
 
 import os
 from contextlib import contextmanager

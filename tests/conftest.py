@@ -1,14 +1,22 @@
-"""Shared fixtures: accounts with keys, API clients, characters, images made in memory."""
+"""Fixtures shared by every test: accounts with keys, API clients, characters, a
+character ready for images, curators. Plain helpers are in tests/helpers.py.
 
-import io
+A fixture that more than one test module uses belongs here (or in the conftest.py of
+the package that uses it), never in a module the tests star-import or import by name.
+"""
+
 import os
-from pathlib import Path
 
 import pytest
-from PIL import Image
 from rest_framework.test import APIClient
 
-FACES = Path(__file__).parent / "fixtures" / "faces"
+from tests.helpers import (
+    ANCHORS,
+    IMAGES_ON,
+    api_client_for,
+    open_session,
+    upload_identity,
+)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -55,50 +63,24 @@ def other_account(db):
     return Account.objects.create(name="rival")
 
 
-def _client_for(account, kind="developer"):
-    from characters.keys import api_key_create
-
-    api_key, raw = api_key_create(account=account, kind=kind)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    client.raw_key = raw
-    client.api_key = api_key
-    return client
-
-
 @pytest.fixture
 def api(account):
-    return _client_for(account)
+    return api_client_for(account)
 
 
 @pytest.fixture
 def demo_api(account):
-    return _client_for(account, kind="demo")
+    return api_client_for(account, kind="demo")
 
 
 @pytest.fixture
 def other_api(other_account):
-    return _client_for(other_account)
+    return api_client_for(other_account)
 
 
 @pytest.fixture
 def anon():
     return APIClient()
-
-
-ANCHORS = {
-    "visual_summary": "late-20s woman, warm but tired-eyed, often in a flour-dusted apron",
-    "hair": "shoulder-length dark hair, usually tied back",
-    "eyes": "dark brown",
-    "style_constants": [
-        "round wire glasses",
-        "simple earth-tone clothes",
-        "a thin silver ring",
-    ],
-    "avoid_visual_changes": ["no drastic hair color changes", "no heavy makeup"],
-}
-
-IMAGES_ON = {"image_proactivity": 0.5, "selfie_comfort": 0.5, "daily_image_cap": 5}
 
 
 @pytest.fixture
@@ -122,24 +104,23 @@ def character(make_character):
     return make_character()
 
 
-def image_bytes(
-    fmt="PNG", size=(64, 64), color=(200, 120, 90), mode="RGB", **save
-) -> bytes:
-    buffer = io.BytesIO()
-    Image.new(mode, size, color).save(buffer, fmt, **save)
-    return buffer.getvalue()
+@pytest.fixture
+def ready(api, make_character):
+    """Contract steps 1–3 done: identity uploaded, anchors a dict, images enabled."""
+    make_character("mira", thresholds=IMAGES_ON)
+    identity = upload_identity(api)
+    return {"slug": "mira", "identity": identity, "session_id": open_session(api)}
 
 
-def face_bytes(name="obama-1.jpg") -> bytes:
-    return (FACES / name).read_bytes()
+@pytest.fixture
+def curator(account):
+    from tests.curate_helpers import make_user
+
+    return make_user("cora", accounts=[account])
 
 
-def assert_error(response, status, code):
-    assert response.status_code == status, (response.status_code, response.content)
-    body = response.json()
-    assert set(body) == {"detail"}, body
-    detail = body["detail"]
-    assert detail["code"] == code, detail
-    assert detail["message"] and isinstance(detail["message"], str)
-    assert isinstance(detail["fix"], str)
-    return detail
+@pytest.fixture
+def curator_client(curator):
+    from tests.curate_helpers import client_for
+
+    return client_for(curator)

@@ -12,7 +12,7 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from characters.models import Account, Character, CharacterVersion, Session
-from tests.conftest import ANCHORS, FACES, IMAGES_ON
+from tests.helpers import ANCHORS, FACES, IMAGES_ON
 from visuals.models import ImageRequest, VisualAsset
 from visuals.vocab import CATEGORY_IMAGE_KIND, PROBE_IMAGE_KIND
 
@@ -132,12 +132,6 @@ def make_request(
         request_status=status,
         **extra,
     )
-
-
-def png_bytes(size=(64, 64), color=(200, 120, 90)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def ready_session(*, photo="obama-1.jpg", anchors=ANCHORS, **character) -> Session:

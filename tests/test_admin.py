@@ -7,14 +7,8 @@ from django.urls import reverse
 
 from characters.keys import api_key_authenticate
 from characters.models import ApiKey, Character, CharacterVersion
-from tests.conftest import ANCHORS
-from tests.curate_fixtures import (  # noqa: F401
-    client_for,
-    generate_held,
-    held_asset_ids,
-    make_user,
-    ready,
-)
+from tests.curate_helpers import client_for, generate_held, held_asset_ids, make_user
+from tests.helpers import ANCHORS
 from visuals.models import ImageRequest, VisualAsset
 
 pytestmark = pytest.mark.django_db
@@ -339,7 +333,7 @@ CHANGELIST_QUERIES = {
 def test_admin_changelists_cost_a_constant_number_of_queries(
     api, ready, admin_client, django_assert_max_num_queries
 ):
-    from tests.curate_fixtures import clone_assets, clone_requests
+    from tests.curate_helpers import clone_assets, clone_requests
 
     generate_held(api, ready, categories=["prop"])
     asset, row = (

@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from characters.keys import api_key_revoke
 from characters.models import ApiKey
-from tests.conftest import assert_error
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 

@@ -3,14 +3,14 @@
 Measured with visuals.faces.detect (dlib HOG, no upsampling) and the advice module's
 sharpness (variance of a Laplacian on the face rescaled to 128x128 grey):
 
-| photo                          | faces | face box (l, t, r, b)   | sharpness | advice         |
-| obama-1.jpg 910x1137           | 1     | 364, 152, 604, 392      | 393       | none           |
-| obama-2.jpg 626x1200           | 1     | 159, 294, 463, 598      | 297       | none           |
-| biden-1.jpg 970x2204           | 1     | 418, 241, 743, 564      | 214       | none           |
-| group-two-people.jpg 1126x661  | 2     | —                       | 235, 139  | multiple_faces |
-| obama-partial-face.jpg 491x1137| 1     | -60, 152, 207, 392      | 408       | face_cut_off   |
-| obama-1 Gaussian blur r=1/2/3  | 1     | —                       | 144/39/16 | blurry from r=2|
-| obama-1 on a 4x canvas         | 1     | 324 px in 3640 px (9%)  | —         | face_too_small |
+photo                   size       faces  face (l, t, r, b)   sharpness  advice
+obama-1.jpg             910x1137   1      364, 152, 604, 392  393        none
+obama-2.jpg             626x1200   1      159, 294, 463, 598  297        none
+biden-1.jpg             970x2204   1      418, 241, 743, 564  214        none
+group-two-people.jpg    1126x661   2      —                   235, 139   multiple_faces
+obama-partial-face.jpg  491x1137   1      -60, 152, 207, 392  408        face_cut_off
+obama-1, blur r=1/2/3   910x1137   1      —                   144/39/16  blurry from r=2
+obama-1, 4x canvas      3640 wide  1      324 px wide (9%)    —          face_too_small
 """
 
 import io
@@ -18,7 +18,7 @@ import io
 import pytest
 from PIL import Image, ImageFilter
 
-from tests.conftest import face_bytes, image_bytes
+from tests.helpers import face_bytes, image_bytes
 from tests.test_assets_upload import uploaded
 from visuals import advice
 
@@ -124,7 +124,7 @@ def test_advice_reads_the_upright_image(api, character):
     assert asset["advice"] == []
 
 
-# --- The rules alone (no detector, no database) -----------------------------------------------
+# --- The rules alone (no detector, no database) ---------------------------------------
 
 
 def _measured(box, width=1000, height=1000, sharpness=300.0):

@@ -1,11 +1,12 @@
-"""Managing assets (contract R43, R44, R46): list, read, promote, reject, retire, delete."""
+"""Managing assets (contract R43, R44, R46): list, read, promote, reject, retire,
+delete."""
 
 import uuid
 
 import pytest
 from django.core.files.storage import default_storage
 
-from tests.conftest import assert_error, image_bytes
+from tests.helpers import assert_error, image_bytes
 from tests.test_assets_upload import upload, uploaded
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +39,7 @@ def _to(api, asset, *steps):
     return asset
 
 
-# --- R43: promotion -------------------------------------------------------------------------
+# --- R43: promotion -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("promotion", ["approved_keyframe", "approved_anchor"])
@@ -97,7 +98,7 @@ def test_r46_every_asset_and_promotion_status_is_reachable(api, candidate):
     assert asset["promotion_status"] == "candidate"
 
 
-# --- The transition table -----------------------------------------------------------------
+# --- The transition table -------------------------------------------------------------
 
 # (steps to reach the state, PATCH body, allowed?)
 TABLE = [
@@ -160,7 +161,8 @@ def test_invalid_transition_message_names_the_allowed_targets(api, candidate):
         "invalid_transition",
     )
     assert detail["message"] == (
-        "asset_status cannot go from candidate to retired; allowed from candidate: rejected"
+        "asset_status cannot go from candidate to retired;"
+        " allowed from candidate: rejected"
     )
     assert "approved_keyframe" in detail["fix"]
 
@@ -209,7 +211,7 @@ def test_a_no_op_patch_records_no_decision(api, candidate):
     assert asset["decided_at"] is None
 
 
-# --- Reading ---------------------------------------------------------------------------------
+# --- Reading --------------------------------------------------------------------------
 
 
 def test_get_one_asset(api, candidate):
@@ -318,7 +320,7 @@ def test_read_endpoints_cost_constant_queries(
         assert api.get(_path(identity["id"])).status_code == 200
 
 
-# --- R44: delete -----------------------------------------------------------------------------
+# --- R44: delete ----------------------------------------------------------------------
 
 
 def test_r44_delete_removes_the_asset_and_its_file_after_commit(

@@ -8,7 +8,7 @@ the server reads, so a 2 GB upload costs the test nothing.
 import pytest
 from django.test.client import ClientHandler, RequestFactory
 
-from tests.conftest import image_bytes
+from tests.helpers import image_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ GIB = 1024**3
 
 
 class LazyBody:
-    """head + `size` filler bytes + tail, produced on demand; `read_total` counts reads."""
+    """head + `size` filler bytes + tail, made on demand; `read_total` counts reads."""
 
     def __init__(self, head: bytes, size: int, tail: bytes):
         self.parts = [(head, len(head)), (None, size), (tail, len(tail))]
@@ -101,7 +101,7 @@ def test_r06_a_2_gb_upload_is_refused_before_a_byte_is_read(api, character):
 def test_r06_an_oversized_file_part_is_refused_while_receiving(
     api, character, settings, tmp_path
 ):
-    """Content-Length within reach, file part past the limit: reading stops at the limit."""
+    """Content-Length within reach, file part past the limit: reading stops there."""
     settings.LOREOS_MAX_UPLOAD_BYTES = 256 * 1024
     # Spool to disk past 64 KiB, to see that the partial spool is removed.
     settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
@@ -120,7 +120,7 @@ def test_r06_an_oversized_file_part_is_refused_while_receiving(
 def test_r06_a_body_that_lies_about_its_length_is_still_stopped(
     api, character, settings
 ):
-    """A declared length under the pre-check does not let more than the limit through."""
+    """A declared length under the pre-check lets no more than the limit through."""
     settings.LOREOS_MAX_UPLOAD_BYTES = 128 * 1024
     body = _multipart(GIB, image_bytes())
     response = _post(api, body, declared=2 * 1024 * 1024)

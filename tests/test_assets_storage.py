@@ -1,11 +1,11 @@
-"""Where stored assets are reachable: absolute URLs and HTTPS fetchability (R10's rule)."""
+"""Where stored assets are reachable: absolute URLs, HTTPS fetchability (R10's rule)."""
 
 import io
 
 import pytest
 from django.core.files.storage import FileSystemStorage
 
-from tests.conftest import image_bytes
+from tests.helpers import image_bytes
 from tests.test_assets_upload import uploaded
 from visuals.storage import absolute_url, is_fetchable
 

@@ -1,4 +1,5 @@
-"""Uploading visual assets (contract R02–R09, R11): fields, categories, decoding, storage."""
+"""Uploading visual assets (contract R02–R09, R11): fields, categories, decoding,
+storage."""
 
 import hashlib
 import io
@@ -9,7 +10,7 @@ import pytest
 from django.core.files.storage import default_storage
 from PIL import Image, PngImagePlugin
 
-from tests.conftest import assert_error, face_bytes, image_bytes
+from tests.helpers import assert_error, face_bytes, image_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -161,13 +162,16 @@ def test_r12_a_second_identity_upload_is_active_too(api, character):
     assert {a["id"] for a in listed.json()["data"]} == {first["id"], second["id"]}
 
 
-# --- R09: non-identity before identity --------------------------------------------------
+# --- R09: non-identity before identity ------------------------------------------------
 
 NEEDS_IDENTITY = {
     "detail": {
         "code": "needs_identity",
         "message": "this character has no active identity asset yet",
-        "fix": "Upload identity first: POST /v1/characters/{slug}/visual-assets (category=identity).",
+        "fix": (
+            "Upload identity first: POST /v1/characters/{slug}/visual-assets"
+            " (category=identity)."
+        ),
     }
 }
 
@@ -199,7 +203,7 @@ def test_r09_nothing_is_stored_when_needs_identity(api, character):
     assert api.get("/v1/characters/mira/visual-inventory").json()["data"]["total"] == 0
 
 
-# --- R02 / R04 / R05: fields -------------------------------------------------------------
+# --- R02 / R04 / R05: fields ----------------------------------------------------------
 
 
 def test_r02_visual_description_defaults_to_summary_then_label(api, character):
@@ -289,7 +293,7 @@ def test_a_json_body_is_415(api, character):
     assert_error(response, 415, "unsupported_media_type")
 
 
-# --- R03: decided by decoding ------------------------------------------------------------
+# --- R03: decided by decoding ---------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -362,7 +366,7 @@ def test_r03_truncated_png_and_webp_are_rejected(api, character, fmt):
     assert_error(response, 422, "image_rejected")
 
 
-# --- R06: size, pixels --------------------------------------------------------------------
+# --- R06: size, pixels ----------------------------------------------------------------
 
 
 def _noise_png(width, height) -> bytes:
@@ -430,7 +434,7 @@ def test_r06_the_pixel_limit_is_the_setting(api, character, settings):
     uploaded(api, content=image_bytes(size=(64, 64)))
 
 
-# --- R11: no pixel, aspect or framing thresholds -------------------------------------------
+# --- R11: no pixel, aspect or framing thresholds --------------------------------------
 
 
 @pytest.mark.parametrize("size", [(1, 1), (4000, 3), (3, 2000)])
@@ -442,22 +446,20 @@ def test_r11_no_pixel_or_aspect_threshold_blocks_an_identity_upload(
     assert asset["asset_status"] == "active"
 
 
-# --- Metadata: orientation applied, location never stored ---------------------------------
+# --- Metadata: orientation applied, location never stored -----------------------------
 
 
 def _jpeg_with_gps(orientation=6) -> bytes:
-    image = Image.new("RGB", (80, 40), (200, 30, 30))
     exif = Image.Exif()
     exif[0x0112] = orientation
     exif[0x8825] = {1: "N", 2: (48.0, 51.0, 24.0), 3: "E", 4: (2.0, 21.0, 3.0)}
-    buffer = io.BytesIO()
-    image.save(
-        buffer,
+    return image_bytes(
         "JPEG",
+        (80, 40),
+        (200, 30, 30),
         exif=exif,
         xmp=b"<x:xmpmeta><exif:GPSLatitude>48,51.4N</exif:GPSLatitude></x:xmpmeta>",
     )
-    return buffer.getvalue()
 
 
 def test_exif_orientation_is_applied_and_gps_is_never_stored(api, character):
@@ -481,18 +483,17 @@ def test_exif_orientation_is_applied_and_gps_is_never_stored(api, character):
 def test_png_and_webp_metadata_is_stripped(api, character):
     info = PngImagePlugin.PngInfo()
     info.add_text("Comment", "taken at 48.8566 N, 2.3522 E")
-    buffer = io.BytesIO()
-    Image.new("RGBA", (30, 20), (0, 0, 255, 128)).save(buffer, "PNG", pnginfo=info)
-    png = uploaded(api, content=buffer.getvalue())
+    rgba = image_bytes("PNG", (30, 20), (0, 0, 255, 128), mode="RGBA", pnginfo=info)
+    png = uploaded(api, content=rgba)
     stored = stored_bytes(png)
     assert b"48.8566" not in stored
     assert Image.open(io.BytesIO(stored)).mode == "RGBA"
 
     exif = Image.Exif()
     exif[0x8825] = {1: "N", 2: (48.0, 51.0, 24.0)}
-    buffer = io.BytesIO()
-    Image.new("RGB", (30, 20), (0, 90, 0)).save(buffer, "WEBP", exif=exif)
-    webp = uploaded(api, content=buffer.getvalue(), asset_key="w")
+    webp = uploaded(
+        api, content=image_bytes("WEBP", (30, 20), (0, 90, 0), exif=exif), asset_key="w"
+    )
     reopened = Image.open(io.BytesIO(stored_bytes(webp)))
     assert reopened.format == "WEBP"
     assert "exif" not in reopened.info
@@ -510,7 +511,7 @@ def test_the_clients_filename_is_never_used_for_storage(api, character):
     assert asset["url"].endswith(f"/assets/{character['id']}/{asset['id']}.png")
 
 
-# --- Ownership -------------------------------------------------------------------------------
+# --- Ownership ------------------------------------------------------------------------
 
 
 def test_uploading_to_another_accounts_character_is_404(api, other_api, make_character):

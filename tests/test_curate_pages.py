@@ -6,18 +6,14 @@ from django.test import Client
 
 from characters.models import Character
 from curate import badges
-from tests.conftest import ANCHORS, IMAGES_ON, image_bytes
-from tests.curate_fixtures import (  # noqa: F401
+from tests.curate_helpers import (
     PASSWORD,
     client_for,
-    curator,
-    curator_client,
     generate_held,
     held_asset_ids,
     make_user,
-    ready,
 )
-from tests.generation_fixtures import upload_identity
+from tests.helpers import ANCHORS, IMAGES_ON, image_bytes, upload_identity
 from visuals.models import ImageRequest, VisualAsset
 from visuals.readiness import visual_readiness
 

@@ -5,15 +5,8 @@ import pytest
 
 from characters.models import Character
 from characters.services import character_create
-from tests.conftest import ANCHORS, IMAGES_ON
-from tests.curate_fixtures import (  # noqa: F401
-    clone_assets,
-    clone_requests,
-    curator,
-    curator_client,
-    generate_held,
-    ready,
-)
+from tests.curate_helpers import clone_assets, clone_requests, generate_held
+from tests.helpers import ANCHORS, IMAGES_ON
 from visuals.models import ImageRequest, VisualAsset
 
 pytestmark = pytest.mark.django_db

@@ -6,16 +6,8 @@ import pytest
 from django.test import Client
 
 from characters.models import Character
-from tests.curate_fixtures import (  # noqa: F401
-    client_for,
-    curator,
-    curator_client,
-    generate_held,
-    held_asset_ids,
-    make_user,
-    ready,
-)
-from tests.generation_fixtures import open_session, upload_identity
+from tests.curate_helpers import client_for, generate_held, held_asset_ids, make_user
+from tests.helpers import open_session, upload_identity
 from visuals.models import VisualAsset
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from characters.models import Character, Session
-from tests.curate_fixtures import curator, curator_client, ready  # noqa: F401
-from tests.generation_fixtures import upload_identity
+from tests.helpers import upload_identity
 from visuals.models import ImageRequest, UsageRecord, VisualAsset
 
 pytestmark = pytest.mark.django_db

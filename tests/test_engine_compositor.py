@@ -15,10 +15,10 @@ from PIL import Image
 from tests.factories import (
     make_asset,
     make_request,
-    png_bytes,
     ready_session,
     stored_bytes,
 )
+from tests.helpers import image_bytes
 from visuals import engine, faces
 from visuals.engine.backends.compositor import (
     CAPTION,
@@ -208,10 +208,9 @@ def test_a_negated_clause_in_the_style_brief_is_not_a_collision():
 def test_inventory_assets_of_the_kind_are_sent_and_used():
     session = ready_session()
     plain = generate(session, probe_type="wardrobe_variation")
-    wardrobe = make_asset(
-        session.character, category="wardrobe", data=png_bytes(color=(250, 10, 10))
-    )
-    make_asset(session.character, category="prop", data=png_bytes(color=(10, 250, 10)))
+    red, green = image_bytes(color=(250, 10, 10)), image_bytes(color=(10, 250, 10))
+    wardrobe = make_asset(session.character, category="wardrobe", data=red)
+    make_asset(session.character, category="prop", data=green)
     styled = generate(session, probe_type="wardrobe_variation")
     identity = plain.assets_sent[0]
     assert plain.assets_sent == [identity]
@@ -230,7 +229,8 @@ def test_inventory_assets_of_the_kind_are_sent_and_used():
 def test_an_identity_without_a_detectable_face_is_still_composed(settings):
     session = ready_session()
     session.character.visual_assets.all().delete()
-    make_asset(session.character, category="identity", data=png_bytes(size=(400, 500)))
+    faceless = image_bytes(size=(400, 500))
+    make_asset(session.character, category="identity", data=faceless)
     request = generate(session, probe_type="identity_selfie")
     assert request.request_status == "succeeded"
     assert request.consistency["status"] == "manual_required"
@@ -239,7 +239,7 @@ def test_an_identity_without_a_detectable_face_is_still_composed(settings):
 
 def test_an_undecodable_inventory_reference_is_skipped_not_fatal():
     session = ready_session()
-    wardrobe = make_asset(session.character, category="wardrobe", data=png_bytes())
+    wardrobe = make_asset(session.character, category="wardrobe", data=image_bytes())
     default_storage.delete(wardrobe.file.name)
     default_storage.save(wardrobe.file.name, ContentFile(b"garbage, not a PNG"))
     request = generate(session, probe_type="wardrobe_variation")

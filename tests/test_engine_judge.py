@@ -5,7 +5,7 @@ import hashlib
 import pytest
 from PIL import Image, ImageOps
 
-from tests.conftest import FACES
+from tests.helpers import FACES, image_bytes
 from visuals import faces
 from visuals.engine import judge as judging
 from visuals.engine.references import Reference
@@ -223,18 +223,9 @@ def test_the_identity_encoding_is_computed_once_per_image(monkeypatch):
 
 
 def test_the_primary_portrait_is_the_first_identity_with_a_face():
-    blank = Reference(
-        "identity", "identity", "blank.png", _png(Image.new("RGB", (300, 300)))
-    )
+    black = image_bytes(size=(300, 300), color=(0, 0, 0))
+    blank = Reference("identity", "identity", "blank.png", black)
     chosen, reading = judging.pick_portrait([blank, reference("obama-1.jpg")])
     assert chosen.name == "obama-1.jpg" and reading.encoding is not None
     chosen, reading = judging.pick_portrait([blank])
     assert chosen is blank and reading.encoding is None
-
-
-def _png(image: Image.Image) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()

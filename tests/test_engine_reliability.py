@@ -275,13 +275,14 @@ def test_a_soft_time_limit_is_reported_as_such(session, monkeypatch):
 def test_the_pipeline_costs_a_bounded_number_of_queries(
     session, django_assert_max_num_queries
 ):
-    from tests.factories import make_asset, png_bytes
+    from tests.factories import make_asset
+    from tests.helpers import image_bytes
 
     for n in range(6):
         make_asset(
             session.character,
             category="wardrobe",
-            data=png_bytes(color=(n * 40, 90, 90)),
+            data=image_bytes(color=(n * 40, 90, 90)),
         )
     request = make_request(session, probe_type="wardrobe_variation")
     with django_assert_max_num_queries(20):

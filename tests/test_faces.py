@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import FACES
+from tests.helpers import FACES
 from visuals import faces
 
 

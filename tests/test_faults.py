@@ -34,8 +34,12 @@ from characters.models import (
     SessionEvent,
 )
 from tests.brokers import use_broker
-from tests.conftest import IMAGES_ON, assert_error, face_bytes
-from tests.generation_fixtures import open_session, ready, upload_identity  # noqa: F401
+from tests.helpers import (
+    IMAGES_ON,
+    assert_error,
+    face_bytes,
+    upload_identity,
+)
 from visuals.engine.backends.compositor import CompositorBackend
 from visuals.models import ImageRequest, UsageRecord, VisualAsset
 

@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from schemathesis.core.parameters import ParameterLocation
 
-from tests.conftest import IMAGES_ON, image_bytes
+from tests.helpers import IMAGES_ON, image_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -30,7 +30,7 @@ from django.test.client import ClientHandler, RequestFactory
 from PIL import ExifTags, Image
 
 from characters.models import Character
-from tests.conftest import assert_error, face_bytes, image_bytes
+from tests.helpers import assert_error, face_bytes, image_bytes
 from visuals.models import VisualAsset
 
 pytestmark = pytest.mark.django_db

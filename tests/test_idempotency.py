@@ -6,8 +6,7 @@ import pytest
 from django.utils import timezone
 
 from characters.models import IdempotencyRecord
-from tests.conftest import assert_error
-from tests.generation_fixtures import ready  # noqa: F401
+from tests.helpers import assert_error
 from visuals.models import ImageRequest, UsageRecord
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,7 @@
 import pytest
 
 from tests.brokers import use_broker
-from tests.conftest import assert_error
-from tests.generation_fixtures import open_session, ready  # noqa: F401
+from tests.helpers import assert_error, open_session
 from visuals.models import ImageRequest, UsageRecord, VisualAsset
 
 pytestmark = pytest.mark.django_db
@@ -158,7 +157,7 @@ def test_r39_generations_listing_reports_each_image_like_a_probe(api, ready):
 
 
 def test_r39_generations_listing_while_the_batch_runs(api, ready, settings):
-    """With the worker not running, every item reads queued, then ready after it runs."""
+    """With no worker running, every item reads queued, then ready after it runs."""
     with use_broker("memory://"):
         generate(api, ready, categories=["scene", "prop"])
     states = [

@@ -16,14 +16,13 @@ import pytest
 from PIL import Image
 
 from characters.models import SessionEvent
-from tests.conftest import FACES
 from tests.factories import (
     make_asset,
     make_request,
-    png_bytes,
     ready_session,
     stored_bytes,
 )
+from tests.helpers import FACES, image_bytes
 from visuals import engine
 from visuals.engine.backends import Job
 from visuals.engine.backends.openai_edits import OpenAIEditsBackend, retry_after_seconds
@@ -205,7 +204,7 @@ def test_url_result_is_downloaded_from_the_answer(openai, session):
 
 def test_every_reference_is_sent_as_an_image_file(openai, session):
     make_asset(
-        session.character, category="accessory", data=png_bytes(color=(10, 10, 200))
+        session.character, category="accessory", data=image_bytes(color=(10, 10, 200))
     )
     openai.answer(
         200, {"data": [{"b64_json": base64.b64encode(_png_of(RESULT)).decode()}]}

@@ -1,4 +1,4 @@
-"""Production configuration: `manage.py check --deploy` is clean with the production env.
+"""Production configuration: `manage.py check --deploy` is clean with production env.
 
 Settings are read once at import, so each check runs in its own process with its own
 environment, as a deployment would start it.
@@ -68,7 +68,10 @@ def test_check_deploy_flags_the_embedded_defaults():
 
 def test_debug_stays_off_unless_asked_for():
     env = {k: v for k, v in os.environ.items() if k not in _DROP}
-    code = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+    code = (
+        "import django; django.setup(); from django.conf import settings;"
+        " print(settings.DEBUG)"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,

@@ -1,8 +1,8 @@
 """Deployment files stay true to the code: docs/deployment.md names every variable the
 settings read, and compose.yaml wires every role with variables the settings know.
 
-(`docker compose config` validates compose.yaml in .ci/run where a Compose client exists;
-this machine has none, so the structure is checked here.)
+(`docker compose config` validates compose.yaml in .ci/run where a Compose client
+exists; where there is none, the structure is checked here.)
 """
 
 import re
@@ -108,3 +108,30 @@ def test_dockerfile_serves_the_web_role_from_the_project_files():
     assert (ROOT / "loreos" / "gunicorn_conf.py").is_file()
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".venv", ".git", "var", ".env"} <= set(ignored)
+
+
+def test_ci_runs_ruff_check_and_format_check_before_the_tests():
+    """.ci/run lints with the venv's ruff (the project's config) before any test, and a
+    finding stops the run (set -e; each ruff call ends in `|| die`)."""
+    lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    commands = [line.strip() for line in lines if not line.lstrip().startswith("#")]
+
+    def first(fragment):
+        found = [i for i, command in enumerate(commands) if fragment in command]
+        assert found, f"{fragment!r} is not in .ci/run"
+        return found[0]
+
+    assert 'RUFF="$ROOT/.venv/bin/ruff"' in commands
+    check, fmt = first('"$RUFF" check . '), first('"$RUFF" format --check . ')
+    assert "|| die" in commands[check] and "|| die" in commands[fmt]
+    assert "set -euo pipefail" in commands
+    assert check < first("make test") and fmt < first("make test")
+    assert fmt < first("-m pytest")
+    test_extra = _pyproject()["project"]["optional-dependencies"]["test"]
+    assert any(r.startswith("ruff") for r in test_extra), test_extra
+
+
+def _pyproject():
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())

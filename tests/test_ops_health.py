@@ -98,7 +98,7 @@ def test_readyz_is_503_naming_the_storage_when_it_fails(anon, settings):
 
 
 class UnreachableStorage:
-    """A storage whose backend cannot be reached (what a wrong S3 endpoint looks like)."""
+    """A storage whose backend cannot be reached (as with a wrong S3 endpoint)."""
 
     def exists(self, name):
         raise ConnectionError("storage endpoint refused the connection")

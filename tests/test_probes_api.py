@@ -2,8 +2,7 @@
 
 import pytest
 
-from tests.conftest import assert_error
-from tests.generation_fixtures import open_session, ready, upload_identity  # noqa: F401
+from tests.helpers import assert_error, open_session, upload_identity
 from visuals.models import ImageRequest, UsageRecord, VisualAsset
 from visuals.vocab import PROBE_TYPES
 
@@ -279,13 +278,12 @@ def test_r45_r47_a_passing_probe_image_is_a_candidate_keyframe_that_can_be_promo
 
 def test_r32_the_three_outcomes_are_told_apart_by_summary_and_status(api, ready):
     # 1. generated and passed → promotable.
-    passed = api.get(
-        f"/v1/characters/mira/image-probe/{probe(api, ready).json()['data']['probe_id']}"
-    ).json()
+    probe_id = probe(api, ready).json()["data"]["probe_id"]
+    passed = api.get(f"/v1/characters/mira/image-probe/{probe_id}").json()
     assert (
         passed["promotion_eligible"] is True and passed["request_status"] == "succeeded"
     )
-    # 2. generated, but blocked by the compositor's safety rule → servable, not promotable.
+    # 2. generated, blocked by the compositor's safety rule → servable, not promotable.
     api.patch(
         "/v1/characters/mira",
         {

@@ -1,12 +1,12 @@
-"""Runtime images: the gate to selfies (R01), the daily cap and cooldown, bootstrap (R19)."""
+"""Runtime images: the gate to selfies (R01), the daily cap and cooldown, bootstrap
+(R19)."""
 
 from datetime import timedelta
 
 import pytest
 
 from loreos import clock
-from tests.conftest import assert_error
-from tests.generation_fixtures import open_session, ready, upload_identity  # noqa: F401
+from tests.helpers import assert_error, open_session, upload_identity
 from visuals.models import ImageRequest, UsageRecord
 
 pytestmark = pytest.mark.django_db

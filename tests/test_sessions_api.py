@@ -5,7 +5,7 @@ import pytest
 from characters.models import Account
 from characters.selectors import session_get
 from characters.services import session_event_append
-from tests.conftest import assert_error
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 

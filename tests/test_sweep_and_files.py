@@ -7,7 +7,6 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from tests.brokers import use_broker
-from tests.generation_fixtures import ready  # noqa: F401
 from visuals.engine import lifecycle
 from visuals.models import ImageRequest, VisualAsset
 

@@ -3,8 +3,7 @@
 import pytest
 from django.core.cache import cache
 
-from tests.conftest import assert_error
-from tests.generation_fixtures import ready  # noqa: F401
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 

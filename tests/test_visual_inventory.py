@@ -1,8 +1,9 @@
-"""The visual inventory (contract R20): every asset grouped by category, counts by status."""
+"""The visual inventory (contract R20): every asset grouped by category, counts by
+status."""
 
 import pytest
 
-from tests.conftest import assert_error, image_bytes
+from tests.helpers import assert_error, image_bytes
 from tests.test_assets_upload import ASSET_FIELDS, uploaded
 
 pytestmark = pytest.mark.django_db
@@ -128,7 +129,7 @@ def test_r20_inventory_lists_the_newest_per_category_and_counts_every_asset(
     api, character, settings, django_assert_max_num_queries
 ):
     """Bounded response at any size: counts cover all, `more` says the list is cut."""
-    from tests.generation_fixtures import upload_identity
+    from tests.helpers import upload_identity
     from visuals.models import VisualAsset
 
     settings.LOREOS_INVENTORY_ASSETS_PER_CATEGORY = 2

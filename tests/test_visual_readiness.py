@@ -1,8 +1,9 @@
-"""Visual readiness (contract R12–R16, R21): the four checks, the aggregate, the scope."""
+"""Visual readiness (contract R12–R16, R21): the four checks, the aggregate, the
+scope."""
 
 import pytest
 
-from tests.conftest import ANCHORS, IMAGES_ON, assert_error, face_bytes, image_bytes
+from tests.helpers import ANCHORS, IMAGES_ON, assert_error, face_bytes, image_bytes
 from tests.test_assets_upload import uploaded
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,7 @@ def patch_character(api, body, slug="mira"):
     return response.json()["data"]
 
 
-# --- The contract's end-to-end order, steps 1–4 --------------------------------------------
+# --- The contract's end-to-end order, steps 1–4 ---------------------------------------
 
 
 def test_contract_end_to_end_steps_1_to_4(api, make_character):
@@ -142,7 +143,7 @@ def test_r13_missing_checks_carry_a_fix(api, make_character):
     assert "identity_anchors" in anchors["fix"]
 
 
-# --- R13: each check on its own ------------------------------------------------------------------
+# --- R13: each check on its own -------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -248,7 +249,7 @@ def test_r13_identity_assets_are_not_inventory(api, character):
     assert statuses(readiness(api))["inventory_coverage"] == "weak"
 
 
-# --- R14: the aggregate -------------------------------------------------------------------------
+# --- R14: the aggregate ---------------------------------------------------------------
 
 
 def test_r14_missing_outranks_weak_and_disabled(api, make_character):
@@ -272,7 +273,7 @@ def test_r14_only_disabled_is_ready_with_warnings(api, character):
     assert body["status"] == "ready_with_warnings"
 
 
-# --- R15: version scope ------------------------------------------------------------------------
+# --- R15: version scope ---------------------------------------------------------------
 
 
 def test_r15_anchors_follow_the_active_version_while_assets_stay(api, make_character):
@@ -295,7 +296,7 @@ def test_r15_anchors_follow_the_active_version_while_assets_stay(api, make_chara
     assert statuses(readiness(api))["image_generation"] == "disabled"
 
 
-# --- R21: launch readiness carries the visual checks ----------------------------------------------
+# --- R21: launch readiness carries the visual checks ----------------------------------
 
 
 def test_r21_launch_readiness_includes_the_visual_checks(api, make_character):
@@ -320,7 +321,7 @@ def test_r21_launch_readiness_includes_the_visual_checks(api, make_character):
     assert body["status"] == "ready_with_warnings"  # inventory_coverage weak
 
 
-# --- Advice: extra, never changes a status ----------------------------------------------------------
+# --- Advice: extra, never changes a status --------------------------------------------
 
 
 def test_advice_from_the_identity_image_is_listed_without_changing_statuses(
@@ -366,12 +367,12 @@ def test_anchor_values_the_admin_refuses_are_accepted_and_listed_as_advice(
     body = readiness(api)
     assert statuses(body)["identity_anchors"] == "ok"
     advice = {a["code"]: a["message"] for a in body["advice"]}
-    assert "style_constants must be a list of strings" in advice[
-        "identity_anchors_values"
-    ]
+    assert (
+        "style_constants must be a list of strings" in advice["identity_anchors_values"]
+    )
 
 
-# --- Errors and cost ---------------------------------------------------------------------------------
+# --- Errors and cost ------------------------------------------------------------------
 
 
 def test_readiness_of_another_accounts_character_is_404(other_api, character):

@@ -7,15 +7,8 @@ import pytest
 from playwright.sync_api import expect
 
 from characters.models import Character
-from tests.conftest import ANCHORS
-from tests.curate_fixtures import (  # noqa: F401
-    PASSWORD,
-    curator,
-    generate_held,
-    held_asset_ids,
-    make_user,
-    ready,
-)
+from tests.curate_helpers import PASSWORD, generate_held, held_asset_ids, make_user
+from tests.helpers import ANCHORS
 from visuals.models import ImageRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)

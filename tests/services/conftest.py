@@ -1,20 +1,17 @@
 """Fixtures of the services pass: the real PostgreSQL, Redis, RabbitMQ and S3 endpoints.
 
-.ci/run sets DATABASE_URL, CELERY_BROKER_URL, LOREOS_AMQP_URL and LOREOS_TEST_S3_ENDPOINT
-before it runs the suite with LOREOS_SERVICES=1. A services test whose service is missing
-or unreachable fails: it never skips, so a green services pass means the service was used.
+.ci/run sets DATABASE_URL, CELERY_BROKER_URL, LOREOS_AMQP_URL and
+LOREOS_TEST_S3_ENDPOINT before it runs the suite with LOREOS_SERVICES=1. A services test
+whose service is missing or unreachable fails: it never skips, so a green services pass
+means the service was used.
 """
 
 import os
 import socket
-import sys
 from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PYTHON = sys.executable
 
 
 def required_env(name: str) -> str:
@@ -35,12 +32,13 @@ def require_tcp(url: str, default_port: int) -> None:
 
 @pytest.fixture
 def postgres():
-    """The test database is PostgreSQL (pytest-django created test_<name> from DATABASE_URL)."""
+    """The test database is PostgreSQL (test_<name>, made by pytest-django)."""
     required_env("DATABASE_URL")
     db = settings.DATABASES["default"]
     if db["ENGINE"] != "django.db.backends.postgresql":
         pytest.fail(
-            f"DATABASE_URL must name PostgreSQL for the services pass, not {db['ENGINE']}"
+            "DATABASE_URL must name PostgreSQL for the services pass,"
+            f" not {db['ENGINE']}"
         )
     return db
 
@@ -70,10 +68,38 @@ def s3_endpoint():
     return url
 
 
-def database_url(db: dict) -> str:
-    """A DATABASE_URL for the database this test process uses (test_<name>)."""
-    user = db.get("USER") or "postgres"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+@pytest.fixture
+def use_broker(postgres, monkeypatch):
+    """Send this test's tasks to `url` (the API process side), with an empty queue."""
+    from loreos.celery import app
+
+    previous = app.conf.broker_url
+
+    def use(url):
+        # Celery reads CELERY_BROKER_URL from the environment before its own setting.
+        monkeypatch.setenv("CELERY_BROKER_URL", url)
+        app.conf.broker_url = url
+        app._after_fork()  # drop the connection and producer pools bound to the old URL
+        app.control.purge()
+        return app
+
+    yield use
+    monkeypatch.undo()
+    app.conf.broker_url = previous
+    app._after_fork()
+
+
+@pytest.fixture
+def workers(tmp_path):
+    from .workers import Worker
+
+    started = []
+
+    def start(env, *, delay=None, app):
+        worker = Worker(env=env, log_dir=tmp_path, delay=delay).start()
+        started.append(worker)
+        return worker.wait_ready(app)
+
+    yield start
+    for worker in started:
+        worker.stop()

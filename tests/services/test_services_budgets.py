@@ -121,7 +121,7 @@ def test_r36_concurrent_probes_through_visuals_requests(
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from loreos.celery import app
-    from tests.conftest import IMAGES_ON, face_bytes
+    from tests.helpers import IMAGES_ON, face_bytes
     from visuals.image_requests import probe_create
 
     make_character("mira", thresholds=IMAGES_ON, monthly_budget=10)

@@ -20,8 +20,13 @@ from django.db import connection, connections
 
 from characters.models import Session, SessionEvent
 from tests.brokers import use_broker
-from tests.conftest import IMAGES_ON, assert_error, face_bytes
-from tests.generation_fixtures import open_session, upload_identity
+from tests.helpers import (
+    IMAGES_ON,
+    assert_error,
+    face_bytes,
+    open_session,
+    upload_identity,
+)
 from visuals.models import ImageRequest, UsageRecord, VisualAsset
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]

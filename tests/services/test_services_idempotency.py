@@ -1,4 +1,5 @@
-"""50 concurrent retries with one Idempotency-Key on PostgreSQL: one generation, one unit."""
+"""50 concurrent retries with one Idempotency-Key on PostgreSQL: one generation, one
+unit."""
 
 import threading
 
@@ -6,7 +7,7 @@ import pytest
 from django.db import connection, connections
 from rest_framework.test import APIClient
 
-from tests.conftest import IMAGES_ON
+from tests.helpers import IMAGES_ON
 from visuals.models import ImageRequest, UsageRecord
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -15,7 +16,7 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 def test_fifty_concurrent_retries_make_one_generation_and_spend_one_unit(
     api, make_character
 ):
-    from tests.generation_fixtures import open_session, upload_identity
+    from tests.helpers import open_session, upload_identity
 
     assert connection.vendor == "postgresql", "the services pass runs on PostgreSQL"
     make_character("mira", thresholds=IMAGES_ON)

@@ -1,9 +1,9 @@
 """Real Celery worker processes for the services pass.
 
 A worker is `python -m celery -A loreos worker --pool prefork` in its own process group,
-on the test's PostgreSQL database (pytest-django's test_<name>), media folder and broker.
-With `delay`, it runs through tests/services/slow_worker.py instead, which makes every
-compositor generation sleep first: a window to kill a worker mid-generation.
+on the test's PostgreSQL database (pytest-django's test_<name>), media folder and
+broker. With `delay`, it runs through tests/services/slow_worker.py instead, which makes
+every compositor generation sleep first: a window to kill a worker mid-generation.
 """
 
 import os
@@ -16,7 +16,19 @@ from pathlib import Path
 
 from django.conf import settings
 
-from .conftest import ROOT, database_url
+from visuals.models import ImageRequest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TERMINAL = {"succeeded", "failed", "blocked"}
+
+
+def database_url(db: dict) -> str:
+    """A DATABASE_URL for the database this test process uses (test_<name>)."""
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
 
 
 def worker_env(
@@ -111,7 +123,7 @@ class Worker:
             return []
 
     def kill_pool_child(self) -> int:
-        """SIGKILL the pool process running the task (the parent survives and re-forks)."""
+        """SIGKILL the pool process running the task (the parent survives, re-forks)."""
         children = self.pool_children()
         assert children, f"worker {self.name} has no pool process:\n{self.log_tail()}"
         os.kill(children[0], signal.SIGKILL)
@@ -153,3 +165,25 @@ class Worker:
             for line in self.log().splitlines()
             if "visuals.tasks.generate_image[" in line and " succeeded in " in line
         )
+
+
+def wait_for(predicate, *, timeout, workers=(), what="the condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    logs = "\n\n".join(f"--- {w.name}\n{w.log_tail()}" for w in workers)
+    raise AssertionError(f"timed out waiting for {what}\n{logs}")
+
+
+def statuses(ids):
+    return dict(
+        ImageRequest.objects.filter(pk__in=ids).values_list("pk", "request_status")
+    )
+
+
+def all_terminal(ids):
+    current = statuses(ids)
+    return len(current) == len(ids) and set(current.values()) <= TERMINAL

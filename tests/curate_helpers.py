@@ -1,13 +1,14 @@
-"""Fixtures for the curator pages: curators, a held batch, many assets made cheaply."""
+"""Helpers for the curator pages: curator users, a held batch, many rows made cheaply.
+
+The `curator` and `curator_client` fixtures are in tests/conftest.py.
+"""
 
 import uuid
 
-import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
 from characters.demo import CURATORS_GROUP
-from tests.generation_fixtures import open_session, ready, upload_identity  # noqa: F401
 
 PASSWORD = "calm-curator-pass-42"
 
@@ -32,16 +33,6 @@ def client_for(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-@pytest.fixture
-def curator(account):
-    return make_user("cora", accounts=[account])
-
-
-@pytest.fixture
-def curator_client(curator):
-    return client_for(curator)
 
 
 def generate_held(api, ready, categories=("wardrobe", "prop", "place"), count=1):

@@ -1,0 +1,88 @@
+"""Plain helpers and constants shared by the tests (fixtures live in conftest.py).
+
+Import these from `tests.helpers`; never import from a conftest module.
+"""
+
+import io
+from pathlib import Path
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+from rest_framework.test import APIClient
+
+FACES = Path(__file__).parent / "fixtures" / "faces"
+
+ANCHORS = {
+    "visual_summary": (
+        "late-20s woman, warm but tired-eyed, often in a flour-dusted apron"
+    ),
+    "hair": "shoulder-length dark hair, usually tied back",
+    "eyes": "dark brown",
+    "style_constants": [
+        "round wire glasses",
+        "simple earth-tone clothes",
+        "a thin silver ring",
+    ],
+    "avoid_visual_changes": ["no drastic hair color changes", "no heavy makeup"],
+}
+
+IMAGES_ON = {"image_proactivity": 0.5, "selfie_comfort": 0.5, "daily_image_cap": 5}
+
+
+def image_bytes(
+    fmt="PNG", size=(64, 64), color=(200, 120, 90), mode="RGB", **save
+) -> bytes:
+    """The bytes of a plain image made in memory (the one image helper of the tests)."""
+    buffer = io.BytesIO()
+    Image.new(mode, size, color).save(buffer, fmt, **save)
+    return buffer.getvalue()
+
+
+def face_bytes(name="obama-1.jpg") -> bytes:
+    return (FACES / name).read_bytes()
+
+
+def assert_error(response, status, code):
+    assert response.status_code == status, (response.status_code, response.content)
+    body = response.json()
+    assert set(body) == {"detail"}, body
+    detail = body["detail"]
+    assert detail["code"] == code, detail
+    assert detail["message"] and isinstance(detail["message"], str)
+    assert isinstance(detail["fix"], str)
+    return detail
+
+
+def api_client_for(account, kind="developer") -> APIClient:
+    """An API client holding a fresh key of `account` (`raw_key`, `api_key` on it)."""
+    from characters.keys import api_key_create
+
+    api_key, raw = api_key_create(account=account, kind=kind)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    client.raw_key = raw
+    client.api_key = api_key
+    return client
+
+
+def upload_identity(api, slug="mira", photo="obama-1.jpg"):
+    response = api.post(
+        f"/v1/characters/{slug}/visual-assets",
+        {
+            "file": SimpleUploadedFile(
+                photo, face_bytes(photo), content_type="image/jpeg"
+            ),
+            "category": "identity",
+            "asset_key": "identity-front",
+            "label": "front-facing portrait",
+        },
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    return response.json()["data"]
+
+
+def open_session(api, slug="mira"):
+    response = api.post(f"/v1/characters/{slug}/sessions")
+    assert response.status_code == 201
+    return response.json()["data"]["session_id"]
