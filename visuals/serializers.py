@@ -69,12 +69,11 @@ class AssetSerializer(serializers.ModelSerializer):
 
 
 class AssetUploadSerializer(serializers.Serializer):
-    """The multipart form of POST .../visual-assets: validates it and documents it.
+    """The multipart form of POST .../visual-assets."""
 
-    The fields are checked first by visuals.assets.upload_fields_check (the service's
-    own check, in the contract's order and with its codes: an unknown or missing
-    category is invalid_category), then by the fields below (a `file` that is text).
-    """
+    # Validates and documents the form. The first check is the service's own
+    # (visuals.assets.upload_fields_check: the contract's order and codes, so an unknown
+    # or missing category is invalid_category); then the fields below (a text `file`).
 
     # Whether the bytes are an image (an empty file is not) is image_rejected's to say.
     file = serializers.FileField(
