@@ -9,8 +9,9 @@ An asset leaves the API as (AssetSerializer):
     promotion_status     candidate | approved_anchor | approved_keyframe
     qa_status            unreviewed | passed | failed
     source               upload | inventory | probe | runtime
-    image_request_id     the probe / generation (image request) that produced it, or null
-    advice               measured identity-image advice: [{code, message}] (never blocking)
+    image_request_id     the probe / generation (image request) that made it, or null
+    advice               measured identity-image advice: [{code, message}], never
+                         blocking
     decided_at, decision_reason    the last lifecycle decision
     created_at, updated_at
 """

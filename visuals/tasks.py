@@ -33,7 +33,7 @@ def generate_image(request_id: str) -> str | None:
     ignore_result=True,
 )
 def sweep_stale_requests() -> int:
-    """End stuck requests as failed and drop expired idempotency keys (beat schedule)."""
+    """Fail stuck requests and drop expired idempotency keys (the beat schedule)."""
     from loreos.api.idempotency import purge_expired
 
     purge_expired()

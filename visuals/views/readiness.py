@@ -60,8 +60,8 @@ class VisualReadinessView(APIView):
         description=(
             "Four deterministic checks (identity_asset, identity_anchors, "
             "inventory_coverage, image_generation) rolled into needs_attention / "
-            "ready_with_warnings / ready. `advice` lists measured hints that never change "
-            "a check's status."
+            "ready_with_warnings / ready. `advice` lists measured hints that never "
+            "change a check's status."
         ),
         responses={200: VisualReadiness, **ERRORS},
         tags=["readiness"],
