@@ -366,9 +366,9 @@ def test_anchor_values_the_admin_refuses_are_accepted_and_listed_as_advice(
     body = readiness(api)
     assert statuses(body)["identity_anchors"] == "ok"
     advice = {a["code"]: a["message"] for a in body["advice"]}
-    assert "style_constants must be a list of strings" in advice[
-        "identity_anchors_values"
-    ]
+    assert (
+        "style_constants must be a list of strings" in advice["identity_anchors_values"]
+    )
 
 
 # --- Errors and cost ---------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 Each call runs in its own thread on its own database connection, all released together
 by a barrier, and creates its ImageRequest and reserves its unit in one transaction, as
-visuals/image_requests.py does (the last test calls visuals.image_requests.probe_create itself, which
-also sends each accepted probe to the real broker). The row locks in characters.budgets
+visuals/image_requests.py does (the last test calls
+visuals.image_requests.probe_create itself, which also sends each accepted probe to the
+real broker). The row locks in characters.budgets
 serialise them.
 """
 
