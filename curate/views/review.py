@@ -106,11 +106,11 @@ def decide(request):
                 {
                     "id": asset_id,
                     "ok": False,
-                    "error": {
-                        "code": "not_found",
-                        "message": "asset not found",
-                        "fix": "Reload the queue; it may have been deleted.",
-                    },
+                    "error": ApiError(
+                        ErrorCode.NOT_FOUND,
+                        "asset not found",
+                        "Reload the queue; it may have been deleted.",
+                    ).as_detail(),
                 }
             )
             continue
