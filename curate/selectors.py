@@ -214,3 +214,26 @@ def open_sandbox_session(character) -> Session | None:
         .order_by("-created_at")
         .first()
     )
+
+
+def character_choices(user):
+    """The visible characters for a filter's select: id, slug and name only."""
+    return visible_characters(user).select_related(None).only("id", "slug", "name")
+
+
+def visible_assets_by_id(user, ids) -> dict:
+    """The visible assets among `ids` (UUID strings), with their characters."""
+    rows = VisualAsset.objects.filter(
+        pk__in=ids, character__in=visible_characters(user)
+    ).select_related("character")
+    return {str(a.pk): a for a in rows}
+
+
+def held_counts(character_ids) -> dict:
+    """Held candidates per character id, in one query."""
+    return dict(
+        VisualAsset.objects.filter(HELD, character_id__in=list(character_ids))
+        .values_list("character_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
