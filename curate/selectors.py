@@ -6,7 +6,7 @@ from django.db.models.functions import RowNumber
 
 from characters.models import Character, CharacterVersion, Session
 from visuals.models import ImageRequest, VisualAsset
-from visuals.vocab import INVENTORY_CATEGORIES, Category, Verdict
+from visuals.vocab import INVENTORY_CATEGORIES, Category
 
 from .access import visible_characters
 
@@ -16,9 +16,6 @@ CANDIDATE = VisualAsset.Status.CANDIDATE
 # What the review queue holds: candidates awaiting a decision, identity excluded
 # (identity uploads are active at once).
 HELD = Q(asset_status=CANDIDATE) & ~Q(category=Category.IDENTITY)
-
-# The review queue's verdict filter: the judge's verdicts, or "none" (not judged).
-VERDICTS = (*Verdict.values, "none")
 
 
 def _held_on_join():
