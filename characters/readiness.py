@@ -8,6 +8,8 @@ anything is weak or disabled, else ready.
 
 from collections.abc import Callable
 
+from django.db import models
+
 from . import budgets
 from .anchors import non_empty_anchors
 from .models import Character
@@ -28,13 +30,21 @@ def check(id_: str, status: str, summary: str, fix: str | None = None) -> dict:
     return out
 
 
+class ReadinessStatus(models.TextChoices):
+    """The aggregate of a list of checks (the contract's rule, in aggregate)."""
+
+    NEEDS_ATTENTION = "needs_attention", "Needs attention"
+    READY_WITH_WARNINGS = "ready_with_warnings", "Ready with warnings"
+    READY = "ready", "Ready"
+
+
 def aggregate(checks: list[dict]) -> str:
     statuses = {c["status"] for c in checks}
     if "missing" in statuses:
-        return "needs_attention"
+        return ReadinessStatus.NEEDS_ATTENTION
     if statuses & {"weak", "disabled"}:
-        return "ready_with_warnings"
-    return "ready"
+        return ReadinessStatus.READY_WITH_WARNINGS
+    return ReadinessStatus.READY
 
 
 def authoring_checks(character: Character) -> list[dict]:
