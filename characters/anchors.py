@@ -22,6 +22,15 @@ def usable_visual_anchors(value) -> bool:
     return isinstance(value, dict) and bool(value)
 
 
+def shape(value) -> str:
+    """ "object" (usable for images), "list" (authoring only) or "none"."""
+    if usable_visual_anchors(value):
+        return "object"
+    if isinstance(value, list) and value:
+        return "list"
+    return "none"
+
+
 def unusable_reason(value) -> str | None:
     """Why identity_anchors cannot seed images (None when it can)."""
     if usable_visual_anchors(value):

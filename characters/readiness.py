@@ -11,6 +11,8 @@ anything is weak or disabled, else ready.
 
 from collections.abc import Callable
 
+from django.db import models
+
 from .anchors import non_empty_anchors
 from .models import Character
 
@@ -35,13 +37,21 @@ def check(id_: str, status: str, summary: str, fix: str | None = None) -> dict:
     return out
 
 
+class ReadinessStatus(models.TextChoices):
+    """The aggregate of a list of checks (the contract's rule, in aggregate)."""
+
+    NEEDS_ATTENTION = "needs_attention", "Needs attention"
+    READY_WITH_WARNINGS = "ready_with_warnings", "Ready with warnings"
+    READY = "ready", "Ready"
+
+
 def aggregate(checks: list[dict]) -> str:
     statuses = {c["status"] for c in checks}
     if "missing" in statuses:
-        return "needs_attention"
+        return ReadinessStatus.NEEDS_ATTENTION
     if statuses & {"weak", "disabled"}:
-        return "ready_with_warnings"
-    return "ready"
+        return ReadinessStatus.READY_WITH_WARNINGS
+    return ReadinessStatus.READY
 
 
 def authoring_checks(character: Character) -> list[dict]:
@@ -60,7 +70,8 @@ def authoring_checks(character: Character) -> list[dict]:
             check(
                 "persona",
                 "missing",
-                "No persona: profile.persona and profile.identity_anchors are both empty.",
+                "No persona: profile.persona and profile.identity_anchors are both "
+                "empty.",
                 "Set profile.persona (text) or profile.identity_anchors in "
                 f"PATCH /v1/characters/{character.slug}.",
             )

@@ -9,14 +9,8 @@ combination of the four inputs.
 """
 
 from characters.anchors import usable_visual_anchors
-from characters.readiness import aggregate
+from characters.readiness import ReadinessStatus, aggregate
 from visuals.readiness import images_enabled
-
-LABELS = {
-    "ready": "Ready",
-    "ready_with_warnings": "Ready with warnings",
-    "needs_attention": "Needs attention",
-}
 
 
 def readiness_status(character) -> str:
@@ -34,4 +28,4 @@ def readiness_status(character) -> str:
 
 
 def label(status: str) -> str:
-    return LABELS.get(status, status.replace("_", " ").capitalize())
+    return ReadinessStatus(status).label

@@ -5,9 +5,7 @@ from django.conf import settings
 
 from visuals.assets import DECISIONS
 from visuals.models import ImageRequest, VisualAsset
-from visuals.vocab import GENERATABLE_CATEGORIES, PROBE_TYPES, Category
-
-from .selectors import VERDICTS
+from visuals.vocab import GENERATABLE_CATEGORIES, PROBE_TYPES, Category, Verdict
 
 PROBE_HELP = {
     "identity_selfie": "a clear front-facing selfie showing the face",
@@ -108,11 +106,7 @@ class QueueFilterForm(forms.Form):
     )
     verdict = forms.ChoiceField(
         required=False,
-        choices=[("", "Any verdict")]
-        + [
-            (v, "not evaluated" if v == "none" else v.replace("_", " "))
-            for v in VERDICTS
-        ],
+        choices=[("", "Any verdict"), *Verdict.choices, ("none", "Not evaluated")],
         widget=forms.Select(attrs={"aria-label": "Verdict"}),
     )
 

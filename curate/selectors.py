@@ -6,7 +6,7 @@ from django.db.models.functions import RowNumber
 
 from characters.models import Character, CharacterVersion, Session
 from visuals.models import ImageRequest, VisualAsset
-from visuals.vocab import INVENTORY_CATEGORIES, Category, Verdict
+from visuals.vocab import INVENTORY_CATEGORIES, Category
 
 from .access import visible_characters
 
@@ -16,9 +16,6 @@ CANDIDATE = VisualAsset.Status.CANDIDATE
 # What the review queue holds: candidates awaiting a decision, identity excluded
 # (identity uploads are active at once).
 HELD = Q(asset_status=CANDIDATE) & ~Q(category=Category.IDENTITY)
-
-# The review queue's verdict filter: the judge's verdicts, or "none" (not judged).
-VERDICTS = (*Verdict.values, "none")
 
 
 def _held_on_join():
@@ -213,4 +210,27 @@ def open_sandbox_session(character) -> Session | None:
         Session.objects.filter(character=character, status=Session.Status.OPEN)
         .order_by("-created_at")
         .first()
+    )
+
+
+def character_choices(user):
+    """The visible characters for a filter's select: id, slug and name only."""
+    return visible_characters(user).select_related(None).only("id", "slug", "name")
+
+
+def visible_assets_by_id(user, ids) -> dict:
+    """The visible assets among `ids` (UUID strings), with their characters."""
+    rows = VisualAsset.objects.filter(
+        pk__in=ids, character__in=visible_characters(user)
+    ).select_related("character")
+    return {str(a.pk): a for a in rows}
+
+
+def held_counts(character_ids) -> dict:
+    """Held candidates per character id, in one query."""
+    return dict(
+        VisualAsset.objects.filter(HELD, character_id__in=list(character_ids))
+        .values_list("character_id")
+        .annotate(n=Count("id"))
+        .order_by()
     )

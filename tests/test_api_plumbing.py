@@ -169,3 +169,29 @@ def test_metered_posts_document_the_503_of_a_refused_send(anon):
             "broker_unavailable"
             in paths[route]["post"]["responses"]["503"]["description"]
         )
+
+
+def test_each_error_code_carries_the_status_the_contract_gives_it():
+    from loreos.api.errors import ApiError, ErrorCode
+
+    contract = {
+        "unauthenticated": 401,
+        "not_found": 404,
+        "validation_error": 422,
+        "image_rejected": 422,
+        "invalid_category": 422,
+        "invalid_transition": 422,
+        "batch_too_large": 422,
+        "needs_identity": 409,
+        "session_exited": 409,
+        "budget_exceeded": 402,
+        "throttled": 429,
+    }
+    for code, status in contract.items():
+        assert ErrorCode(code).status == status, code
+    for code in ErrorCode:
+        error = ApiError(code, "m")
+        assert error.status_code == code.status
+        assert error.body() == {
+            "detail": {"code": code.value, "message": "m", "fix": error.fix}
+        }

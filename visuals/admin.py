@@ -44,7 +44,7 @@ def _apply(modeladmin, request, queryset, verb, decision, reason=""):
             )
             done += 1
         except ApiError as exc:
-            refused.append(f"{asset.category}:{asset.asset_key} — {exc.message}")
+            refused.append(f"{asset.category}:{asset.asset_key} — {exc.as_text()}")
     if done:
         modeladmin.message_user(request, f"{verb} {done} asset(s).", messages.SUCCESS)
     for line in refused:

@@ -26,9 +26,9 @@ MIN_FACE_PIXELS = 96
 # Shares of the box height that must lie inside the frame above / below the box.
 HEAD_MARGIN_TOP = 0.25
 HEAD_MARGIN_BOTTOM = 0.10
-# Variance of the Laplacian on the face rescaled to 128x128 grey; below this it is blurry
-# (measured: sharp photos 139–408; obama-1 blurred with a Gaussian of radius 1: 144,
-# radius 2: 39, radius 3: 16).
+# Variance of the Laplacian on the face rescaled to 128x128 grey; below this it is
+# blurry (measured: sharp photos 139–408; obama-1 blurred with a Gaussian of radius 1:
+# 144, radius 2: 39, radius 3: 16).
 BLUR_VARIANCE = 60.0
 BLUR_SIDE = 128
 
@@ -46,7 +46,7 @@ def sharpness(face: Image.Image) -> float:
 
 
 def measure(image: Image.Image) -> dict:
-    """What the advice rules read: the image size and each face box (in image pixels)."""
+    """Measure what the advice rules read: the image size and each face box (pixels)."""
     from . import faces
 
     rgb = image if image.mode == "RGB" else image.convert("RGB")
@@ -86,8 +86,9 @@ def rules(measured: dict) -> list[dict]:
         return [
             _item(
                 "multiple_faces",
-                f"{len(faces)} faces were found: in a group photo it is ambiguous which "
-                "person is the character. Upload a portrait of the character alone.",
+                f"{len(faces)} faces were found: in a group photo it is ambiguous "
+                "which person is the character. Upload a portrait of the character "
+                "alone.",
             )
         ]
     face = faces[0]
@@ -98,9 +99,9 @@ def rules(measured: dict) -> list[dict]:
         out.append(
             _item(
                 "face_too_small",
-                f"The face is small ({round(box_w)} px wide in a {width}x{height} image). "
-                "Crop closer (head and shoulders) or use a larger photo so the face is "
-                "large and clearly resolved.",
+                f"The face is small ({round(box_w)} px wide in a {width}x{height} "
+                "image). Crop closer (head and shoulders) or use a larger photo so "
+                "the face is large and clearly resolved.",
             )
         )
     if (
@@ -112,16 +113,16 @@ def rules(measured: dict) -> list[dict]:
         out.append(
             _item(
                 "face_cut_off",
-                "The face is cut off by the frame (forehead, chin or a side is missing). "
-                "Use a photo with the whole head inside the frame.",
+                "The face is cut off by the frame (forehead, chin or a side is "
+                "missing). Use a photo with the whole head inside the frame.",
             )
         )
     if face["sharpness"] < BLUR_VARIANCE:
         out.append(
             _item(
                 "blurry",
-                "The face looks blurry. Use a sharp, well-lit photo so the generator has "
-                "clear features to anchor on.",
+                "The face looks blurry. Use a sharp, well-lit photo so the generator "
+                "has clear features to anchor on.",
             )
         )
     return out

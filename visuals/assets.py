@@ -10,15 +10,15 @@ asset_status (what a PATCH may set directly):
     rejected  -> candidate           (reopen for review; promotion resets to candidate)
 
 promotion_status:
-    candidate         -> approved_anchor | approved_keyframe   (the asset becomes active)
+    candidate         -> approved_anchor | approved_keyframe  (the asset becomes active)
     approved_anchor   -> approved_keyframe
     approved_keyframe -> approved_anchor
     Promoting needs asset_status candidate (a fresh or reopened asset). Identity assets
     are anchors: their only approval is approved_anchor.
 
-Setting a value the asset already has is a no-op, never an error. qa_status (unreviewed,
-passed, failed) is a reviewer's note and may change freely. Every change records who
-(a Django user, or None for an API key), when and why.
+Setting a value the asset already has is a no-op, never an error. qa_status
+(unreviewed, passed, failed) is a reviewer's note and may change freely. Every change
+records who (a Django user, or None for an API key), when and why.
 """
 
 import logging
@@ -75,7 +75,7 @@ DECISIONS: dict[str, dict[str, str]] = {
 }
 
 
-# --- Upload ----------------------------------------------------------------------------
+# --- Upload ---------------------------------------------------------------------------
 
 
 def _required_text(name: str, value) -> str:
@@ -173,7 +173,7 @@ def _remove_partial(asset: VisualAsset, filename: str) -> None:
         logger.warning("could not remove the partial upload %s", name, exc_info=True)
 
 
-# --- Lifecycle -------------------------------------------------------------------------
+# --- Lifecycle ------------------------------------------------------------------------
 
 
 def _not_allowed(field: str, current: str, wanted: str, allowed) -> ApiError:
@@ -274,7 +274,7 @@ def asset_update(
     qa_status: str | None = None,
     reason: str = "",
 ) -> VisualAsset:
-    """Move an asset through the lifecycle table; raise 422 invalid_transition otherwise.
+    """Move an asset through the lifecycle table, else raise 422 invalid_transition.
 
     A promotion is applied first; an asset_status sent with an approval must then be
     ``active`` (promoting activates). The row is locked for the change.

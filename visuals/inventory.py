@@ -1,9 +1,10 @@
-"""The visual inventory: a character's assets grouped by category, with counts by status.
+"""The visual inventory: a character's assets grouped by category, with counts by
+status.
 
 A constant number of queries whatever the number of assets: one aggregate for the
-counts, then one index-backed query per non-empty category for its newest assets. A group
-lists at most LOREOS_INVENTORY_ASSETS_PER_CATEGORY assets; its `more` flag says when
-there are others, listed by GET …/visual-assets?category=… . Every category appears
+counts, then one index-backed query per non-empty category for its newest assets. A
+group lists at most LOREOS_INVENTORY_ASSETS_PER_CATEGORY assets; its `more` flag says
+when there are others, listed by GET …/visual-assets?category=… . Every category appears
 (identity first, then the inventory categories in the contract's order), empty or not.
 """
 

@@ -14,21 +14,17 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
-from django.utils import timezone
 
 from characters.models import Account, Character
 from characters.readiness import check
+from loreos import clock
 from loreos.api.errors import ApiError, ErrorCode
 
 from .models import UsageRecord
 
 
-def _now():
-    return timezone.now()
-
-
 def month_start(now: datetime | None = None) -> datetime:
-    now = now or _now()
+    now = now or clock.now()
     return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 

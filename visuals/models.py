@@ -170,7 +170,8 @@ class ImageRequest(models.Model):
     image = models.FileField(upload_to=generated_upload_to, max_length=255, blank=True)
     servable = models.BooleanField(default=False)
     consistency = models.JSONField(null=True, blank=True)
-    failure_reason = models.TextField(null=True, blank=True)
+    # NULL while nothing failed: the contract's failure_reason is null, not "".
+    failure_reason = models.TextField(null=True, blank=True)  # noqa: DJ001
     backend = models.CharField(max_length=32, blank=True)
     backend_seconds = models.FloatField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -1,15 +1,17 @@
 """Visual readiness: the contract's four deterministic checks and their aggregate.
 
-| id                 | ok when                                                  | else     |
-| identity_asset     | >= 1 active identity asset (character-global)            | missing  |
-| identity_anchors   | active version's profile.identity_anchors is a non-empty | missing  |
-|                    | dict (a list is missing here, though authoring accepts it)|         |
-| inventory_coverage | >= 1 active asset in an inventory category (global)      | weak     |
-| image_generation   | active version's image_proactivity or selfie_comfort > 0 | disabled |
+| id                 | ok when                                              | else     |
+| identity_asset     | >= 1 active identity asset (character-global)        | missing  |
+| identity_anchors   | the active version's profile.identity_anchors is a   | missing  |
+|                    | usable visual dict (characters.anchors; not a list)  |          |
+| inventory_coverage | >= 1 active asset in an inventory category (global)  | weak     |
+| image_generation   | the active version's image_proactivity or            | disabled |
+|                    | selfie_comfort > 0 (images_enabled)                  |          |
 
-The body is the contract's bare object (no v0 envelope) plus one extra key, ``advice``:
-measured, never-blocking hints (identity-image advice, an identity image the generator
-cannot fetch, a daily_image_cap of 0) that never change a check's status.
+The body is the contract's bare object (no v0 envelope) plus one extra key,
+``advice``: measured, never-blocking hints (identity-image advice, an identity image
+the generator cannot fetch, anchor values the pipeline cannot read, a daily_image_cap of
+0) that never change a check's status.
 Two queries, whatever the number of assets.
 """
 
@@ -93,9 +95,9 @@ def _checks(character: Character, facts: dict) -> list[dict]:
                 "identity_anchors",
                 "missing",
                 unusable,
-                f"PATCH /v1/characters/{slug} with profile.identity_anchors as an object "
-                "(visual_summary, hair, style_constants, avoid_visual_changes …); send the "
-                "whole profile.",
+                f"PATCH /v1/characters/{slug} with profile.identity_anchors as an "
+                "object (visual_summary, hair, style_constants, avoid_visual_changes "
+                "…); send the whole profile.",
             )
         )
 
@@ -163,9 +165,9 @@ def _advice(character: Character, facts: dict) -> list[dict]:
             {
                 "code": "identity_not_fetchable",
                 "message": (
-                    "No active identity image is reachable at an https:// URL, so the "
-                    "generator cannot fetch it as the reference. Serve media over HTTPS "
-                    "(LOREOS_PUBLIC_BASE_URL or the S3 custom domain)."
+                    "No active identity image is reachable at an https:// URL, so "
+                    "the generator cannot fetch it as the reference. Serve media over "
+                    "HTTPS (LOREOS_PUBLIC_BASE_URL or the S3 custom domain)."
                 ),
             }
         )
@@ -175,9 +177,8 @@ def _advice(character: Character, facts: dict) -> list[dict]:
             {
                 "code": "identity_anchors_values",
                 "message": (
-                    "The pipeline skips what it cannot read in profile.identity_anchors: "
-                    + "; ".join(problems)
-                    + "."
+                    "The pipeline skips what it cannot read in "
+                    "profile.identity_anchors: " + "; ".join(problems) + "."
                 ),
             }
         )

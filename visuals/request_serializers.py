@@ -1,4 +1,5 @@
-"""Request bodies of the metered endpoints (shape only; the rules live in visuals/image_requests.py)."""
+"""Request bodies of the metered endpoints (shape only; the rules live in
+visuals/image_requests.py)."""
 
 from rest_framework import serializers
 

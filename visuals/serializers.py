@@ -9,8 +9,9 @@ An asset leaves the API as (AssetSerializer):
     promotion_status     candidate | approved_anchor | approved_keyframe
     qa_status            unreviewed | passed | failed
     source               upload | inventory | probe | runtime
-    image_request_id     the probe / generation (image request) that produced it, or null
-    advice               measured identity-image advice: [{code, message}] (never blocking)
+    image_request_id     the probe / generation (image request) that made it, or null
+    advice               measured identity-image advice: [{code, message}], never
+                         blocking
     decided_at, decision_reason    the last lifecycle decision
     created_at, updated_at
 """
@@ -69,12 +70,11 @@ class AssetSerializer(serializers.ModelSerializer):
 
 
 class AssetUploadSerializer(serializers.Serializer):
-    """The multipart form of POST .../visual-assets: validates it and documents it.
+    """The multipart form of POST .../visual-assets."""
 
-    The fields are checked first by visuals.assets.upload_fields_check (the service's
-    own check, in the contract's order and with its codes: an unknown or missing
-    category is invalid_category), then by the fields below (a `file` that is text).
-    """
+    # Validates and documents the form. The first check is the service's own
+    # (visuals.assets.upload_fields_check: the contract's order and codes, so an unknown
+    # or missing category is invalid_category); then the fields below (a text `file`).
 
     # Whether the bytes are an image (an empty file is not) is image_rejected's to say.
     file = serializers.FileField(

@@ -1,7 +1,9 @@
-"""Where stored images are reachable: absolute URLs and whether the generator can fetch them.
+"""Where stored images are reachable: absolute URLs, and whether the generator can
+fetch them.
 
 Files go through Django's storage API only (local files under MEDIA_ROOT by default,
-S3 through django-storages when LOREOS_STORAGE=s3), so nothing here knows which one runs.
+S3 through django-storages when LOREOS_STORAGE=s3), so nothing here knows which one
+runs.
 """
 
 from django.conf import settings

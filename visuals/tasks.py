@@ -34,7 +34,7 @@ def generate_image(request_id: str) -> str | None:
     ignore_result=True,
 )
 def sweep_stale_requests() -> int:
-    """End stuck requests as failed, drop expired idempotency keys (beat schedule)."""
+    """Fail stuck requests and drop expired idempotency keys (the beat schedule)."""
     from characters.idempotency import idempotency_purge_expired
 
     idempotency_purge_expired()

@@ -7,19 +7,19 @@ refused while receiving when its file part passes ``settings.LOREOS_MAX_UPLOAD_B
 at most the limit plus one chunk (64 KiB) is ever held in memory or spooled to disk.
 
 Content. The image is decided by decoding it, never by its name or Content-Type: it must
-open as PNG, JPEG or WebP and fully ``load()`` (``verify()`` misses a truncated JPEG); its
-pixel count must not pass ``settings.LOREOS_MAX_IMAGE_PIXELS`` (checked from the header,
-before decoding, so a decompression bomb is never expanded).
+open as PNG, JPEG or WebP and fully ``load()`` (``verify()`` misses a truncated JPEG);
+its pixel count must not pass ``settings.LOREOS_MAX_IMAGE_PIXELS`` (checked from the
+header, before decoding, so a decompression bomb is never expanded).
 
 Metadata. An upload that carries metadata — EXIF (orientation, GPS location, camera
-serials), XMP, IPTC, a JPEG comment or PNG text chunks — is re-encoded in its own format with
-its EXIF orientation applied and none of that metadata kept (the ICC colour profile and
-transparency are kept; JPEG and WebP at quality 95). So is a file with bytes after the
-image's own end (a JPEG/ZIP polyglot, a camera trailer): only the image is kept.
-Anything else is stored byte for byte. So a stored, served file never carries a
-location or a payload, and the stored pixels are upright, which is what the generator
-and the face measurements expect. ``sha256``, ``width``, ``height`` and ``byte_size``
-describe the stored file.
+serials), XMP, IPTC, a JPEG comment or PNG text chunks — is re-encoded in its own format
+with its EXIF orientation applied and none of that metadata kept (the ICC colour profile
+and transparency are kept; JPEG and WebP at quality 95). So is a file with bytes after
+the image's own end (a JPEG/ZIP polyglot, a camera trailer): only the image is kept.
+Anything else is stored byte for byte. So a stored, served file never carries a location
+or a payload, and the stored pixels are upright, which is what the generator and the
+face measurements expect. ``sha256``, ``width``, ``height`` and ``byte_size`` describe
+the stored file.
 """
 
 import hashlib
@@ -63,7 +63,7 @@ def _too_large() -> ApiError:
 
 
 class UploadLimitHandler(FileUploadHandler):
-    """Count file bytes as they arrive; stop the upload at the first chunk past the limit.
+    """Count file bytes as they arrive; stop the upload at the first chunk too many.
 
     Sits first in the handler chain and passes every chunk on unchanged, so Django's own
     handlers (memory, then a temporary file) still store it — only up to the limit.
@@ -231,7 +231,7 @@ def _sha256_of(file) -> str:
 
 
 def check_image(upload) -> CheckedImage:
-    """Decode an uploaded file fully; raise 422 image_rejected unless it is a sound image.
+    """Decode an uploaded file fully; raise 422 image_rejected unless it is sound.
 
     ``upload`` is a Django (uploaded) File or any binary file object.
     """
@@ -252,7 +252,8 @@ def check_image(upload) -> CheckedImage:
             if image.width * image.height > settings.LOREOS_MAX_IMAGE_PIXELS:
                 raise image_rejected(
                     f"image is {image.width}x{image.height} pixels; the limit is "
-                    f"{settings.LOREOS_MAX_IMAGE_PIXELS} pixels (decompression bomb guard)"
+                    f"{settings.LOREOS_MAX_IMAGE_PIXELS} pixels "
+                    "(decompression bomb guard)"
                 )
             image.load()
     except ApiError:

@@ -61,7 +61,7 @@ def asset_action(request, pk):
             asset=asset, decision=decision, actor=request.user, reason=reason
         )
     except ApiError as exc:
-        messages.error(request, f"{exc.message}. {exc.fix}")
+        messages.error(request, exc.as_text())
         return _back(request, asset)
     messages.success(
         request,

@@ -3,6 +3,7 @@
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
+from characters.anchors import shape as anchors_shape
 from loreos.api.ids import is_uuid
 from visuals.readiness import visual_readiness
 from visuals.vocab import Category
@@ -55,13 +56,7 @@ def _anchors_view(anchors):
 def _with_shapes(versions):
     for version in versions:
         anchors = version.identity_anchors
-        version.anchors_shape = (
-            "object"
-            if isinstance(anchors, dict) and anchors
-            else "list"
-            if isinstance(anchors, list) and anchors
-            else "none"
-        )
+        version.anchors_shape = anchors_shape(anchors)
         version.anchors_len = len(anchors) if anchors else 0
     return versions
 

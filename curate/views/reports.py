@@ -9,7 +9,7 @@ from visuals.assets import allowed_decisions
 from visuals.reports import report
 
 from .. import selectors
-from ..access import curator_required, visible_characters
+from ..access import curator_required
 from ..forms import ReportFilterForm
 from ..presenters import verdict_of
 
@@ -41,9 +41,7 @@ def report_list(request):
             "items": items,
             "form": form,
             "origin": filters.get("origin") or "probe",
-            "characters": visible_characters(request.user)
-            .select_related(None)
-            .only("id", "slug", "name"),
+            "characters": selectors.character_choices(request.user),
             "querystring": params.urlencode(),
             "nav": "reports",
         },

@@ -3,7 +3,6 @@
 import json
 
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
@@ -11,11 +10,10 @@ from django.views.decorators.http import require_POST
 from loreos.api.errors import ApiError, ErrorCode
 from loreos.api.ids import is_uuid
 from visuals import assets as asset_services
-from visuals.models import VisualAsset
 from visuals.readiness import visual_readiness
 
 from .. import badges, selectors
-from ..access import curator_required, visible_characters
+from ..access import curator_required
 from ..forms import BulkDecisionForm, QueueFilterForm
 from ..presenters import decision_of, verdict_of
 
@@ -54,9 +52,7 @@ def queue(request):
             "page": page,
             "cards": cards,
             "form": form,
-            "characters": visible_characters(request.user)
-            .select_related(None)
-            .only("id", "slug", "name"),
+            "characters": selectors.character_choices(request.user),
             "page_characters": page_characters,
             "querystring": params.urlencode(),
             "nav": "review",
@@ -92,12 +88,7 @@ def decide(request):
             f"{field}: {errors[0]}", "Correct the body and send it again."
         )
     ids = [i for i in form.cleaned_data["ids"] if is_uuid(i)]
-    found = {
-        str(a.pk): a
-        for a in VisualAsset.objects.filter(
-            pk__in=ids, character__in=visible_characters(request.user)
-        ).select_related("character")
-    }
+    found = selectors.visible_assets_by_id(request.user, ids)
     results, touched = [], {}
     for asset_id in form.cleaned_data["ids"]:
         asset = found.get(asset_id)
@@ -106,11 +97,11 @@ def decide(request):
                 {
                     "id": asset_id,
                     "ok": False,
-                    "error": {
-                        "code": "not_found",
-                        "message": "asset not found",
-                        "fix": "Reload the queue; it may have been deleted.",
-                    },
+                    "error": ApiError(
+                        ErrorCode.NOT_FOUND,
+                        "asset not found",
+                        "Reload the queue; it may have been deleted.",
+                    ).as_detail(),
                 }
             )
             continue
@@ -131,12 +122,7 @@ def decide(request):
 
 def _character_states(touched: dict) -> dict:
     """The new readiness and held count of every character a decision touched."""
-    held = dict(
-        VisualAsset.objects.filter(selectors.HELD, character_id__in=list(touched))
-        .values_list("character_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    held = selectors.held_counts(touched)
     states = {}
     for character_id, character in touched.items():
         status = visual_readiness(character)["status"]

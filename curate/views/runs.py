@@ -15,7 +15,7 @@ from ..forms import BatchForm, ProbeForm
 
 
 def _refused(request, exc: ApiError):
-    messages.error(request, f"{exc.message}. {exc.fix}")
+    messages.error(request, exc.as_text())
 
 
 def _form_errors(request, form):

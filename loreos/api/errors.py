@@ -106,6 +106,10 @@ class ApiError(Exception):
     def as_detail(self) -> dict:
         return self.body()["detail"]
 
+    def as_text(self) -> str:
+        """The message and its fix as one line, for a page or an admin message."""
+        return f"{self.message.rstrip('.')}. {self.fix}"
+
 
 def validation_error(field: str, message: str, fix: str | None = None) -> ApiError:
     return ApiError(

@@ -6,6 +6,7 @@ import re
 
 from characters.anchors import KNOWN_KEYS, usable_visual_anchors
 
+from ..errors import NO_SELF_REFERENCE
 from ..models import ImageRequest
 from .references import Selection, subject_of
 
@@ -61,7 +62,7 @@ def anchors_of(image_request: ImageRequest) -> dict:
     anchors = image_request.version.identity_anchors
     if not usable_visual_anchors(anchors):
         raise AnchorsMissing(
-            "non-bootstrap selfie requires a self visual reference"
+            NO_SELF_REFERENCE
             if image_request.origin == ImageRequest.Origin.RUNTIME
             else f"profile.identity_anchors is not a non-empty object on version "
             f"{image_request.version.number}"

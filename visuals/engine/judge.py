@@ -34,11 +34,14 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
-from .. import faces
-from ..vocab import CONTINUITY_PROBES, ImageKind, Verdict
+from .. import faces, vocab
+from ..vocab import CONTINUITY_PROBES, ImageKind
 from .references import Reference
 
-PASSED, MANUAL, FAILED = Verdict.PASSED, Verdict.MANUAL_REQUIRED, Verdict.FAILED
+# The verdict vocabulary is vocab.Verdict (this module's Verdict is the judge's result).
+PASSED = vocab.Verdict.PASSED
+MANUAL = vocab.Verdict.MANUAL_REQUIRED
+FAILED = vocab.Verdict.FAILED
 _RANK = {PASSED: 0, MANUAL: 1, FAILED: 2}
 
 _CACHE_SIZE = 256

@@ -75,9 +75,8 @@ def _unexpected_reason(exc: Exception) -> str:
 
     if isinstance(exc, StorageFailed):
         cause = exc.__cause__
-        return f"the generated image could not be stored ({type(cause).__name__}: {cause})"[
-            :500
-        ]
+        why = f"{type(cause).__name__}: {cause}"
+        return f"the generated image could not be stored ({why})"[:500]
     if isinstance(exc, SoftTimeLimitExceeded):
         return "generation exceeded the worker's time limit"
     return f"internal error while generating ({type(exc).__name__}); see the worker log"

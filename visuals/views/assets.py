@@ -72,7 +72,8 @@ def _asset_actions(slug: str, asset: VisualAsset) -> list[dict]:
         return [
             action(
                 f"PATCH {one}",
-                'Promote into active inventory: {"promotion_status": "approved_keyframe"}',
+                "Promote into active inventory: "
+                '{"promotion_status": "approved_keyframe"}',
             ),
             action(f"PATCH {one}", 'Reject it: {"asset_status": "rejected"}'),
             action(
@@ -109,11 +110,11 @@ class AssetCollectionView(APIView):
         operation_id="visual_assets_upload",
         summary="Upload a visual asset (multipart/form-data)",
         description=(
-            "category=identity is active at once (approved_anchor); every other category is "
-            "stored as a candidate and needs an active identity asset first (409 "
-            "needs_identity). The image is decided by decoding: PNG, JPEG or WebP, at most "
-            "8 MB, else 422 image_rejected. `advice` carries measured, never-blocking hints "
-            "about an identity image."
+            "category=identity is active at once (approved_anchor); every other "
+            "category is stored as a candidate and needs an active identity asset "
+            "first (409 needs_identity). The image is decided by decoding: PNG, JPEG "
+            "or WebP, at most 8 MB, else 422 image_rejected. `advice` carries "
+            "measured, never-blocking hints about an identity image."
         ),
         request={"multipart/form-data": AssetUploadSerializer},
         responses={
@@ -221,7 +222,9 @@ class AssetDetailView(APIView):
 
     @extend_schema(
         operation_id="visual_assets_destroy",
-        summary="Delete a visual asset (its stored file goes once the deletion commits)",
+        summary=(
+            "Delete a visual asset (its stored file goes once the deletion commits)"
+        ),
         responses={204: None, **ERRORS},
         tags=TAGS,
     )

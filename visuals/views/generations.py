@@ -150,7 +150,8 @@ class InventoryGenerationsView(APIView):
                 "next_actions": [
                     action(
                         f"PATCH /v1/characters/{slug}/visual-assets/{{asset_id}}",
-                        "Approve (promotion_status) or reject (asset_status) a held candidate",
+                        "Approve (promotion_status) or reject (asset_status) "
+                        "a held candidate",
                     )
                 ],
             }

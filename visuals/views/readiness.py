@@ -5,6 +5,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from characters.readiness import ReadinessStatus
 from characters.selectors import character_get
 from loreos.api.schema import ERRORS
 
@@ -34,9 +35,7 @@ _Check = inline_serializer(
 VisualReadiness = inline_serializer(
     name="VisualReadiness",
     fields={
-        "status": serializers.ChoiceField(
-            choices=["needs_attention", "ready_with_warnings", "ready"]
-        ),
+        "status": serializers.ChoiceField(choices=ReadinessStatus.values),
         "checks": _Check,
         "active_version_id": serializers.CharField(),
         "scope_note": serializers.CharField(),
@@ -60,8 +59,8 @@ class VisualReadinessView(APIView):
         description=(
             "Four deterministic checks (identity_asset, identity_anchors, "
             "inventory_coverage, image_generation) rolled into needs_attention / "
-            "ready_with_warnings / ready. `advice` lists measured hints that never change "
-            "a check's status."
+            "ready_with_warnings / ready. `advice` lists measured hints that never "
+            "change a check's status."
         ),
         responses={200: VisualReadiness, **ERRORS},
         tags=["readiness"],

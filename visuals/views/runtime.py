@@ -42,7 +42,9 @@ class RuntimeImageView(APIView):
         request=RuntimeImageSerializer,
         responses={200: RuntimeResponse, **METERED_ERRORS, **BROKER_ERRORS},
         tags=["sessions"],
-        summary="The character sends a selfie (subject to thresholds, daily cap, cooldown)",
+        summary=(
+            "The character sends a selfie (subject to thresholds, daily cap, cooldown)"
+        ),
     )
     @idempotent
     def post(self, request, session_id):
