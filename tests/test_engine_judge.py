@@ -16,6 +16,27 @@ CONSISTENCY_KEYS = {
     "continuity_relation",
     "parent_bitmap_available",
 }
+# The contract's four keys, plus the additive list of named checks.
+REPORTED_KEYS = CONSISTENCY_KEYS | {"checks"}
+
+
+class StandIn:
+    """A vision judge that answers every check with the given holds / confidence."""
+
+    def __init__(self, holds=True, confidence=0.95, **by_id):
+        self.holds, self.confidence, self.by_id = holds, confidence, by_id
+        self.calls = []
+
+    def judge(self, images, asks):
+        from visuals.engine.vision import Answer, Outcome
+
+        self.calls.append((images, asks))
+        return Outcome(
+            {
+                a.id: Answer(self.by_id.get(a.id, self.holds), self.confidence, "seen")
+                for a in asks
+            }
+        )
 
 
 def photo(name: str) -> Image.Image:
@@ -35,6 +56,7 @@ def portrait():
 def verdict_of(output, portrait, *, subject="identity_selfie", kind="selfie", **extra):
     extra.setdefault("parent_expected", False)
     extra.setdefault("parent", None)
+    extra.setdefault("vision", None)
     return judging.judge(
         subject=subject,
         image_kind=kind,
@@ -48,7 +70,7 @@ def verdict_of(output, portrait, *, subject="identity_selfie", kind="selfie", **
 def test_r29_the_same_person_passes_with_the_score_and_band_in_the_reason(portrait):
     verdict = verdict_of(photo("obama-2.jpg"), portrait)
     consistency = verdict.consistency
-    assert set(consistency) == CONSISTENCY_KEYS
+    assert set(consistency) == REPORTED_KEYS
     assert consistency["status"] == "passed"
     assert consistency["reason"].startswith("face distance 0.")
     assert "to the identity portrait; passed band is < 0.50" in consistency["reason"]
@@ -121,12 +143,14 @@ def test_r31_without_a_previous_image_it_is_a_new_episode(portrait, subject):
 
 
 def test_a_continuity_probe_compares_with_its_parent(portrait):
+    # The accessory itself is asked of a (stand-in) vision judge that sees it kept.
     verdict = verdict_of(
         photo("obama-2.jpg"),
         portrait,
         subject="accessory_carry_forward",
         parent_expected=True,
         parent=reference("obama-1.jpg", role="parent"),
+        vision=StandIn(),
     )
     assert verdict.consistency["continuity_relation"] == "follows_parent"
     assert verdict.consistency["parent_bitmap_available"] is True

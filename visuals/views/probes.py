@@ -19,6 +19,7 @@ from .. import requests as image_requests
 from ..models import ImageRequest
 from ..reports import report
 from ..request_serializers import ProbeRequestSerializer
+from ..serializers import ConsistencySerializer
 from ..vocab import PROBE_TYPES
 
 ProbeAccepted = inline_serializer(
@@ -53,7 +54,7 @@ ProbeReport = inline_serializer(
         "servable": serializers.BooleanField(),
         "summary": serializers.CharField(),
         "assets_sent": serializers.ListField(child=serializers.CharField()),
-        "consistency": serializers.DictField(allow_null=True),
+        "consistency": ConsistencySerializer(allow_null=True),
         "failure_reason": serializers.CharField(allow_null=True),
         "promotion_eligible": serializers.BooleanField(),
         "continuity_dependent": serializers.BooleanField(),
