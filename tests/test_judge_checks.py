@@ -469,3 +469,26 @@ def test_the_openapi_schema_types_consistency_and_its_checks(anon):
         "detail",
     }
     assert check["properties"]["measure"]["nullable"] is True
+
+
+# --- Per-character calibration --------------------------------------------------------
+
+
+def test_two_identity_images_calibrate_the_face_bands(api, mira):
+    upload_identity(api, photo="obama-2.jpg")
+    report = run_probe(api, mira, "identity_selfie")
+    assert report["consistency"]["status"] == "passed"
+    assert "calibrated on 2 identity images" in report["consistency"]["reason"]
+    advice = api.get("/v1/characters/mira/visual-readiness").json()["advice"]
+    assert "identity_images_disagree" not in [a["code"] for a in advice]
+
+
+def test_readiness_advises_when_identity_images_show_two_people(api, mira):
+    other = upload_identity(api, photo="biden-1.jpg")
+    body = api.get("/v1/characters/mira/visual-readiness").json()
+    (item,) = [a for a in body["advice"] if a["code"] == "identity_images_disagree"]
+    assert item["asset_id"] == other["id"]
+    assert mira["identity"]["id"] in item["message"]
+    assert body["checks"][0]["status"] == "ok"  # advice never changes a status
+    report = run_probe(api, mira, "identity_selfie")
+    assert "identity images disagree" in report["consistency"]["reason"]

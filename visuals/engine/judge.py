@@ -125,6 +125,7 @@ def reference_faces(reference: Reference) -> FaceReading:
 def clear_cache() -> None:
     with _cache_lock:
         _cache.clear()
+        _baselines.clear()
 
 
 def pick_portrait(
@@ -349,11 +350,16 @@ class Baseline:
 _baselines: OrderedDict[tuple, Baseline] = OrderedDict()
 
 
+def cached_baseline(hashes) -> Baseline | None:
+    """The baseline of the identity set with these file hashes, if already measured."""
+    with _cache_lock:
+        return _baselines.get(tuple(sorted(hashes)))
+
+
 def identity_baseline(identity: list[Reference]) -> Baseline:
     """The identity images' mutual face distances, cached by the set's hashes."""
     key = tuple(sorted(r.sha256 for r in identity))
-    with _cache_lock:
-        hit = _baselines.get(key)
+    hit = cached_baseline(key)
     if hit is not None:
         return hit
     encoded = []
