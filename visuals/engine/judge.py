@@ -468,7 +468,7 @@ VISION_ASKS = {
         "a book, a bag or the like).",
     ),
 }
-NO_VISION = "no vision judge is configured (LOREOS_VISION_JUDGE_URL)"
+NO_VISION = "no vision judge is configured (set LOREOS_VISION_JUDGE_URL)"
 _DEFAULT = object()
 
 
@@ -564,9 +564,8 @@ def reason_of(checks: list[Check]) -> str:
     skipped = [c for c in checks if c.status == NOT_CHECKED]
     if skipped:
         parts.append(
-            "not checked: "
+            f"{skipped[0].detail}, so not checked: "
             + ", ".join(c.text for c in skipped)
-            + f" ({skipped[0].detail})"
         )
     return "; ".join(parts)
 
