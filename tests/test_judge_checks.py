@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import ANCHORS, FACES, IMAGES_ON, assert_error
+from tests.curate_fixtures import client_for, make_user
 from tests.generation_fixtures import open_session, upload_identity
 from visuals.engine.backends import compositor
 
@@ -492,3 +493,13 @@ def test_readiness_advises_when_identity_images_show_two_people(api, mira):
     assert body["checks"][0]["status"] == "ok"  # advice never changes a status
     report = run_probe(api, mira, "identity_selfie")
     assert "identity images disagree" in report["consistency"]["reason"]
+
+
+def test_the_curator_report_page_lists_the_checks(api, mira, account):
+    report = run_probe(api, mira, "prop_usage")
+    curator = client_for(make_user("cora", accounts=[account]))
+    body = curator.get(f"/curate/reports/{report['probe_id']}/").content
+    page = body.decode()
+    for check in report["consistency"]["checks"]:
+        assert f'data-check="{check["id"]}"' in page
+    assert "verdict-not_checked" in page and "verdict-manual_required" in page

@@ -172,9 +172,7 @@ class VisionJudge:
         except httpx.HTTPError as exc:
             return Outcome({}, f"{self.name} could not be reached ({exc})")
         if response.status_code != 200:
-            return Outcome(
-                {}, f"{self.name} answered HTTP {response.status_code} after retries"
-            )
+            return Outcome({}, f"{self.name} answered HTTP {response.status_code}")
         return parse(response, asks, self.name)
 
     def _post(self, body: dict, headers: dict) -> httpx.Response:
