@@ -503,3 +503,15 @@ def test_the_curator_report_page_lists_the_checks(api, mira, account):
     for check in report["consistency"]["checks"]:
         assert f'data-check="{check["id"]}"' in page
     assert "verdict-not_checked" in page and "verdict-manual_required" in page
+
+
+def test_wardrobe_variation_must_differ_from_the_previous_image_too(api, mira):
+    first = run_probe(api, mira, "wardrobe_variation")
+    assert first["consistency"]["status"] == "passed"
+    # The compositor draws the same new outfit again: new against the portrait, but
+    # the same as the previous image's.
+    again = run_probe(api, mira, "wardrobe_variation")
+    outfit = checks_of(again)["outfit_changed"]
+    assert outfit["status"] == "failed" and outfit["measure"] < 0.3
+    assert "to the previous image's" in outfit["detail"]
+    assert again["consistency"]["continuity_relation"] == "identity_only"

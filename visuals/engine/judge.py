@@ -21,7 +21,8 @@ manual_required.
 Each probe type's own ask is a named check:
 - full_body_identity (``full_body``): the room below the detected face, in face heights;
 - wardrobe_variation (``outfit_changed``): the colour/texture distance of the clothing
-  region below the face to the portrait's (and the parent's), faces masked;
+  region below the face to the portrait's (and the session's previous image's), faces
+  masked;
 - same_scene_followup (``same_scene``): the colour-histogram intersection of the two
   images, faces masked, which survives a crop, a mirror or a change of angle;
 - accessory_carry_forward (``accessory_kept``), prop_usage (``prop_in_hand``) and
@@ -486,11 +487,14 @@ def judge(
     portrait_image: Image.Image | None = None,
     bands: FaceBands | None = None,
     vision=_DEFAULT,
+    previous: Reference | None = None,
 ) -> Verdict:
     """Judge one generated image (`parent_expected`: the session had a previous one).
 
     `brief` supplies the anchors and forbidden list; `vision` is a
-    visuals.engine.vision.VisionJudge (default: the configured one, if any).
+    visuals.engine.vision.VisionJudge (default: the configured one, if any);
+    `previous` is the session's previous image when it is not a `parent` (the outfit
+    of wardrobe_variation must differ from it too).
     """
     from . import vision as vision_module
 
@@ -502,7 +506,7 @@ def judge(
     checks.append(_identity_check(image_kind, out, portrait, bands, measures))
 
     relation, available = "identity_only", parent is not None
-    previous = None
+    parent_faces = None
     if subject in CONTINUITY_PROBES:
         if not parent_expected:
             relation, available = "new_episode", False
@@ -531,12 +535,23 @@ def judge(
                     )
                 )
             else:
-                previous = reference_faces(parent)
-                checks.append(_parent_check(out, previous, bands, measures))
+                parent_faces = reference_faces(parent)
+                checks.append(_parent_check(out, parent_faces, bands, measures))
 
+    if parent is None and previous is not None:
+        compared, compared_faces = previous, reference_faces(previous)
+    else:
+        compared, compared_faces = parent, parent_faces
     checks.extend(
         _offline_asks(
-            subject, output, out, portrait, portrait_image, parent, previous, measures
+            subject,
+            output,
+            out,
+            portrait,
+            portrait_image,
+            compared,
+            compared_faces,
+            measures,
         )
     )
     checks.extend(
@@ -611,7 +626,7 @@ def _parent_check(out, previous: FaceReading, bands, measures) -> Check:
 
 
 def _offline_asks(
-    subject, output, out, portrait, portrait_image, parent, previous, measures
+    subject, output, out, portrait, portrait_image, parent, parent_faces, measures
 ) -> list[Check]:
     if subject == "full_body_identity":
         text = "the whole figure is in frame, head to toe"
@@ -633,11 +648,13 @@ def _offline_asks(
     if subject == "wardrobe_variation":
         return [
             _outfit_check(
-                output, out, portrait, portrait_image, parent, previous, measures
+                output, out, portrait, portrait_image, parent, parent_faces, measures
             )
         ]
     if subject == "same_scene_followup" and parent is not None:
-        similarity = scene_similarity(output, out.boxes, parent.image, previous.boxes)
+        similarity = scene_similarity(
+            output, out.boxes, parent.image, parent_faces.boxes
+        )
         measures["scene_similarity"] = round(similarity, 4)
         status, detail = scene_band(similarity)
         return [
@@ -653,7 +670,9 @@ def _offline_asks(
     return []
 
 
-def _outfit_check(output, out, portrait, portrait_image, parent, previous, measures):
+def _outfit_check(
+    output, out, portrait, portrait_image, parent, parent_faces, measures
+):
     text = "the outfit differs from the identity portrait's (and the previous image's)"
     if out.face is None:
         return Check(
@@ -668,8 +687,8 @@ def _outfit_check(output, out, portrait, portrait_image, parent, previous, measu
     targets = []
     if portrait_image is not None and portrait is not None and portrait.face:
         targets.append(("the identity portrait's", portrait_image, portrait))
-    if parent is not None and previous is not None and previous.face:
-        targets.append(("the previous image's", parent.image, previous))
+    if parent is not None and parent_faces is not None and parent_faces.face:
+        targets.append(("the previous image's", parent.image, parent_faces))
     distances = []
     for name, image, reading in targets:
         theirs = clothing_region(image, reading.face, reading.boxes)

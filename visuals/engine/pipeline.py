@@ -192,8 +192,12 @@ def _settle(
                     "LOREOS_REQUIRE_HTTPS_ASSETS); check the storage's public URL"
                 )
         baseline = judging.identity_baseline(selection.identity) if selection else None
+        subject = image_request.brief.get("subject", "")
+        previous = None
+        if subject == "wardrobe_variation":  # the outfit must differ from the last one
+            previous = references.previous_reference(image_request)
         verdict = judging.judge(
-            subject=image_request.brief.get("subject", ""),
+            subject=subject,
             image_kind=image_request.image_kind,
             output=output.image,
             output_sha256=output.sha256,
@@ -204,6 +208,7 @@ def _settle(
             brief=image_request.brief,
             portrait_image=portrait_reference.image if portrait_reference else None,
             bands=judging.calibrated_bands(baseline),
+            previous=previous,
         )
         consistency, measures = verdict.consistency, verdict.measures
         if baseline is not None and baseline.spread is not None:
