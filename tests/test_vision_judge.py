@@ -119,3 +119,23 @@ def test_an_unreachable_judge_makes_no_check():
 def test_no_checks_means_no_call():
     judge = VisionJudge("http://127.0.0.1:9", "m", timeout=1, retries=0)
     assert judge.judge([Image.new("RGB", (8, 8))], []).problem is None
+
+
+def test_retries_stop_at_twice_the_timeout(monkeypatch):
+    calls = []
+
+    def busy(request):
+        calls.append(request)
+        return httpx.Response(429, headers={"Retry-After": "5"})
+
+    original = httpx.Client
+
+    class Mocked(original):
+        def __init__(self, **kwargs):
+            super().__init__(transport=httpx.MockTransport(busy), **kwargs)
+
+    monkeypatch.setattr(httpx, "Client", Mocked)
+    judge = VisionJudge("http://judge.test/v1", "m", timeout=1, retries=3)
+    outcome = judge.judge([Image.new("RGB", (8, 8))], ASKS)
+    assert len(calls) == 1  # a 5 s wait would end past 2 s: not retried
+    assert outcome.answers == {} and "HTTP 429" in outcome.problem

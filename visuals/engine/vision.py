@@ -19,7 +19,8 @@ The protocol is fixed (docs/judge.md shows a whole exchange):
 An answer that does not parse, lacks an id, or does not come back in time leaves those
 checks unmade, with the reason; it never makes them pass. 429 and 5xx answers are
 retried (LOREOS_VISION_JUDGE_RETRIES times) with exponential backoff, honouring a
-``Retry-After`` header (capped at LOREOS_VISION_JUDGE_MAX_WAIT seconds).
+``Retry-After`` header (capped at LOREOS_VISION_JUDGE_MAX_WAIT seconds); a retry that
+would end past twice LOREOS_VISION_JUDGE_TIMEOUT is not made.
 
 HTTP goes through httpx (one client per call; a judge call is one request and its
 retries).
@@ -176,6 +177,9 @@ class VisionJudge:
         return parse(response, asks, self.name)
 
     def _post(self, body: dict, headers: dict) -> httpx.Response:
+        # The whole exchange, retries included, stays within twice the timeout, so a
+        # busy judge cannot hold a generation past the worker's time limit.
+        deadline = time.monotonic() + 2 * self.timeout
         with httpx.Client(timeout=self.timeout) as client:
             attempt = 0
             while True:
@@ -185,6 +189,8 @@ class VisionJudge:
                     return response
                 wait = retry_after(response) or self.backoff * 2**attempt
                 wait = min(wait, self.max_wait)
+                if time.monotonic() + wait > deadline:
+                    return response
                 logger.info(
                     "vision judge answered %s; retrying in %.1f s",
                     response.status_code,
