@@ -198,7 +198,7 @@ SPECTACULAR_SETTINGS = {
     },
     "SECURITY": [{"bearerAuth": []}],
     "ENUM_NAME_OVERRIDES": {
-        "ConsistencyCheckKindEnum": "visuals.serializers.CHECK_KINDS",
+        "ConsistencyCheckKindEnum": "visuals.vocab.CheckKind",
     },
 }
 

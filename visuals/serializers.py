@@ -18,6 +18,7 @@ An asset leaves the API as (AssetSerializer):
 from rest_framework import serializers
 
 from .models import VisualAsset
+from .vocab import VERDICTS, CheckKind, CheckStatus
 from .storage import absolute_url
 from .vocab import Category
 
@@ -119,9 +120,6 @@ class AssetPatchSerializer(serializers.Serializer):
 
 # --- The consistency verdict of a probe / generation report (docs/judge.md) ----------
 
-VERDICTS = ["passed", "manual_required", "failed"]
-CHECK_KINDS = ["face", "continuity", "ask", "forbidden", "keep", "avoid"]
-
 
 class ConsistencyCheckSerializer(serializers.Serializer):
     """One named check of the verdict (additive to the contract's consistency)."""
@@ -132,13 +130,13 @@ class ConsistencyCheckSerializer(serializers.Serializer):
         "forbidden_<n>, keep_<n>, avoid_<n>."
     )
     kind = serializers.ChoiceField(
-        choices=CHECK_KINDS,
+        choices=CheckKind.choices,
         help_text="face / continuity (face measures), ask (the probe's own ask), "
         "forbidden / keep / avoid (the vision judge's anchor checks).",
     )
     text = serializers.CharField(help_text="What is checked, in plain words.")
     status = serializers.ChoiceField(
-        choices=[*VERDICTS, "not_checked"],
+        choices=CheckStatus.choices,
         help_text="not_checked: listed but not made and not counted (an optional "
         "check with no vision judge configured).",
     )
@@ -157,7 +155,8 @@ class ConsistencySerializer(serializers.Serializer):
     """The contract's consistency object, plus its named checks."""
 
     status = serializers.ChoiceField(
-        choices=VERDICTS, help_text="The worst of the counted checks."
+        choices=[(v.value, v.label) for v in VERDICTS],
+        help_text="The worst of the counted checks.",
     )
     reason = serializers.CharField(
         help_text="Every check with its measure and band, in plain words."

@@ -49,3 +49,24 @@ CATEGORY_IMAGE_KIND = {
     "place": ImageKind.SCENE.value,
     "scene": ImageKind.SCENE.value,
 }
+
+
+# The consistency judge's named checks (docs/judge.md). A check's status is one of the
+# verdict's three values or not_checked (listed and said, not counted in the verdict).
+class CheckStatus(models.TextChoices):
+    PASSED = "passed"
+    MANUAL_REQUIRED = "manual_required"
+    FAILED = "failed"
+    NOT_CHECKED = "not_checked"
+
+
+VERDICTS = [CheckStatus.PASSED, CheckStatus.MANUAL_REQUIRED, CheckStatus.FAILED]
+
+
+class CheckKind(models.TextChoices):
+    FACE = "face"  # the face against the identity portrait
+    CONTINUITY = "continuity"  # against the previous image
+    ASK = "ask"  # the probe type's own ask
+    FORBIDDEN = "forbidden"  # a forbidden trait (vision judge)
+    KEEP = "keep"  # a style constant (vision judge)
+    AVOID = "avoid"  # an avoid_visual_changes entry (vision judge)

@@ -49,12 +49,16 @@ from django.conf import settings
 from PIL import Image
 
 from .. import faces
-from ..vocab import CONTINUITY_PROBES, ImageKind
+from ..vocab import CONTINUITY_PROBES, CheckStatus, ImageKind
 from .references import Reference
 
-PASSED, MANUAL, FAILED = "passed", "manual_required", "failed"
+PASSED, MANUAL, FAILED = (
+    CheckStatus.PASSED.value,
+    CheckStatus.MANUAL_REQUIRED.value,
+    CheckStatus.FAILED.value,
+)
 # A check's status only (never a verdict): listed, said in reason, not counted.
-NOT_CHECKED = "not_checked"
+NOT_CHECKED = CheckStatus.NOT_CHECKED.value
 _RANK = {PASSED: 0, MANUAL: 1, FAILED: 2}
 
 # Measured: the compositor's same-scene follow-up scores 0.67 against its parent;
