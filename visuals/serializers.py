@@ -18,9 +18,8 @@ An asset leaves the API as (AssetSerializer):
 from rest_framework import serializers
 
 from .models import VisualAsset
-from .vocab import VERDICTS, CheckKind, CheckStatus
 from .storage import absolute_url
-from .vocab import Category
+from .vocab import VERDICTS, Category, CheckKind, CheckStatus
 
 
 class AdviceSerializer(serializers.Serializer):
