@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 
-.PHONY: run test venv bench clean
+.PHONY: run test venv bench judge-eval clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run
+
+# The judge's face measure over every pair of the face corpus (docs/judge.md).
+judge-eval: $(STAMP)
+	$(PY) -m benchmarks.judge_eval
 
 clean:
 	rm -rf $(VENV) var test-artifacts

@@ -17,6 +17,14 @@ THRESHOLD_KEYS = (
 def validate_profile(value):
     if not isinstance(value, dict):
         raise serializers.ValidationError("must be an object")
+    forbidden = value.get("forbidden_visuals")
+    if forbidden is not None and not (
+        isinstance(forbidden, list)
+        and all(isinstance(item, str) and item.strip() for item in forbidden)
+    ):
+        raise serializers.ValidationError(
+            {"forbidden_visuals": "must be a list of non-empty strings"}
+        )
     anchors = value.get("identity_anchors")
     if anchors is None:
         return value

@@ -207,6 +207,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "ENUM_NAME_OVERRIDES": {
+        "ConsistencyCheckKindEnum": "visuals.vocab.CheckKind",
+    },
 }
 
 # --- Celery -----------------------------------------------------------------------
@@ -279,6 +282,30 @@ LOREOS_SCENE_FAIL_SIMILARITY = env.float("LOREOS_SCENE_FAIL_SIMILARITY", default
 # Consistency bands on dlib's 128-d face distance (lower is more alike).
 LOREOS_FACE_PASS_DISTANCE = env.float("LOREOS_FACE_PASS_DISTANCE", default=0.5)
 LOREOS_FACE_FAIL_DISTANCE = env.float("LOREOS_FACE_FAIL_DISTANCE", default=0.65)
+# Per-character calibration (docs/judge.md): with two or more identity images the face
+# bands widen to the character's own spread, never past these ceilings.
+LOREOS_FACE_PASS_CEILING = env.float("LOREOS_FACE_PASS_CEILING", default=0.55)
+LOREOS_FACE_FAIL_CEILING = env.float("LOREOS_FACE_FAIL_CEILING", default=0.70)
+# full_body_identity: room below the face, in face heights (docs/judge.md).
+LOREOS_FULL_BODY_PASS_ROOM = env.float("LOREOS_FULL_BODY_PASS_ROOM", default=7.0)
+LOREOS_FULL_BODY_FAIL_ROOM = env.float("LOREOS_FULL_BODY_FAIL_ROOM", default=4.0)
+# wardrobe_variation: clothing distance to the portrait's / parent's (0..1).
+LOREOS_WARDROBE_PASS_DISTANCE = env.float("LOREOS_WARDROBE_PASS_DISTANCE", default=0.45)
+LOREOS_WARDROBE_FAIL_DISTANCE = env.float("LOREOS_WARDROBE_FAIL_DISTANCE", default=0.3)
+# The optional vision judge: an OpenAI-compatible chat-completions base URL (OpenAI,
+# vLLM, Ollama's /v1); unset = no vision judge (those checks are reported unmade).
+LOREOS_VISION_JUDGE_URL = env.str("LOREOS_VISION_JUDGE_URL", default="")
+LOREOS_VISION_JUDGE_MODEL = env.str("LOREOS_VISION_JUDGE_MODEL", default="gpt-4o-mini")
+LOREOS_VISION_JUDGE_API_KEY = env.str("LOREOS_VISION_JUDGE_API_KEY", default="")
+LOREOS_VISION_JUDGE_TIMEOUT = env.float("LOREOS_VISION_JUDGE_TIMEOUT", default=60.0)
+LOREOS_VISION_JUDGE_RETRIES = env.int("LOREOS_VISION_JUDGE_RETRIES", default=3)
+LOREOS_VISION_JUDGE_BACKOFF = env.float("LOREOS_VISION_JUDGE_BACKOFF", default=1.0)
+LOREOS_VISION_JUDGE_MAX_WAIT = env.float("LOREOS_VISION_JUDGE_MAX_WAIT", default=30.0)
+# A vision answer counts (passed or failed) at or above this confidence; below, a
+# curator decides (manual_required).
+LOREOS_VISION_JUDGE_MIN_CONFIDENCE = env.float(
+    "LOREOS_VISION_JUDGE_MIN_CONFIDENCE", default=0.7
+)
 # Whether a non-HTTPS asset URL counts as fetchable by the generator (on in production).
 LOREOS_REQUIRE_HTTPS_ASSETS = env.bool("LOREOS_REQUIRE_HTTPS_ASSETS", default=False)
 

@@ -99,18 +99,26 @@ def test_the_same_inputs_give_the_same_bytes(every_kind):
 
 
 def test_r29_selfie_kinds_of_the_identity_pass_the_judge(every_kind):
+    # Kinds whose ask is the face or is measured offline pass on their own.
     for kind in [
         "identity_selfie",
         "full_body_identity",
         "wardrobe_variation",
-        "prop_usage",
-        "forbidden_visual_check",
         "wardrobe",
         "scene",
     ]:
         consistency = every_kind[kind]["request"].consistency
         assert consistency["status"] == "passed", (kind, consistency)
         assert consistency["continuity_relation"] == "identity_only"
+    # prop_usage and forbidden_visual_check ask what only a vision judge sees: the face
+    # passes, and the verdict is honestly manual_required without one (issue 13).
+    for kind in ["prop_usage", "forbidden_visual_check"]:
+        consistency = every_kind[kind]["request"].consistency
+        assert consistency["status"] == "manual_required", (kind, consistency)
+        assert consistency["continuity_relation"] == "identity_only"
+        face = next(c for c in consistency["checks"] if c["id"] == "identity_face")
+        assert face["status"] == "passed"
+        assert "no vision judge is configured" in consistency["reason"]
 
 
 def test_object_and_place_kinds_show_no_face_and_say_so(every_kind):

@@ -16,6 +16,27 @@ CONSISTENCY_KEYS = {
     "continuity_relation",
     "parent_bitmap_available",
 }
+# The contract's four keys, plus the additive list of named checks.
+REPORTED_KEYS = CONSISTENCY_KEYS | {"checks"}
+
+
+class StandIn:
+    """A vision judge that answers every check with the given holds / confidence."""
+
+    def __init__(self, holds=True, confidence=0.95, **by_id):
+        self.holds, self.confidence, self.by_id = holds, confidence, by_id
+        self.calls = []
+
+    def judge(self, images, asks):
+        from visuals.engine.vision import Answer, Outcome
+
+        self.calls.append((images, asks))
+        return Outcome(
+            {
+                a.id: Answer(self.by_id.get(a.id, self.holds), self.confidence, "seen")
+                for a in asks
+            }
+        )
 
 
 def photo(name: str) -> Image.Image:
@@ -35,6 +56,7 @@ def portrait():
 def verdict_of(output, portrait, *, subject="identity_selfie", kind="selfie", **extra):
     extra.setdefault("parent_expected", False)
     extra.setdefault("parent", None)
+    extra.setdefault("vision", None)
     return judging.judge(
         subject=subject,
         image_kind=kind,
@@ -48,7 +70,7 @@ def verdict_of(output, portrait, *, subject="identity_selfie", kind="selfie", **
 def test_r29_the_same_person_passes_with_the_score_and_band_in_the_reason(portrait):
     verdict = verdict_of(photo("obama-2.jpg"), portrait)
     consistency = verdict.consistency
-    assert set(consistency) == CONSISTENCY_KEYS
+    assert set(consistency) == REPORTED_KEYS
     assert consistency["status"] == "passed"
     assert consistency["reason"].startswith("face distance 0.")
     assert "to the identity portrait; passed band is < 0.50" in consistency["reason"]
@@ -121,12 +143,14 @@ def test_r31_without_a_previous_image_it_is_a_new_episode(portrait, subject):
 
 
 def test_a_continuity_probe_compares_with_its_parent(portrait):
+    # The accessory itself is asked of a (stand-in) vision judge that sees it kept.
     verdict = verdict_of(
         photo("obama-2.jpg"),
         portrait,
         subject="accessory_carry_forward",
         parent_expected=True,
         parent=reference("obama-1.jpg", role="parent"),
+        vision=StandIn(),
     )
     assert verdict.consistency["continuity_relation"] == "follows_parent"
     assert verdict.consistency["parent_bitmap_available"] is True
@@ -229,3 +253,95 @@ def test_the_primary_portrait_is_the_first_identity_with_a_face():
     assert chosen.name == "obama-1.jpg" and reading.encoding is not None
     chosen, reading = judging.pick_portrait([blank])
     assert chosen is blank and reading.encoding is None
+
+
+def _png(image: Image.Image) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+# --- Per-character calibration (issue 13) ---------------------------------------------
+
+
+def test_a_single_portrait_uses_the_global_bands():
+    baseline = judging.identity_baseline([reference("obama-1.jpg")])
+    assert baseline.faces == 1 and baseline.spread is None
+    assert judging.calibrated_bands(baseline) == judging.global_bands()
+
+
+def test_two_portraits_of_one_person_measure_their_spread_once():
+    judging.clear_cache()
+    identity = [reference("obama-1.jpg"), reference("obama-2.jpg")]
+    baseline = judging.identity_baseline(identity)
+    assert baseline.faces == 2 and 0.2 < baseline.spread < 0.5
+    assert baseline.disagree is False
+    assert judging.identity_baseline(list(reversed(identity))) is baseline
+    assert judging.cached_baseline([r.sha256 for r in identity]) is baseline
+
+
+def test_the_bands_widen_to_the_spread_by_the_formula(settings):
+    settings.LOREOS_FACE_PASS_DISTANCE = 0.30
+    settings.LOREOS_FACE_FAIL_DISTANCE = 0.50
+    wide = judging.Baseline(2, 0.43)
+    bands = judging.calibrated_bands(wide)
+    assert bands.low == pytest.approx(0.48)  # spread + 0.05
+    assert bands.high == pytest.approx(0.63)  # passed line + 0.15
+    assert "calibrated on 2 identity images" in bands.note
+    narrow = judging.calibrated_bands(judging.Baseline(3, 0.12))
+    assert (narrow.low, narrow.high) == (0.30, 0.50)  # never tighter than global
+
+
+def test_the_bands_never_pass_the_ceilings(settings):
+    settings.LOREOS_FACE_PASS_CEILING = 0.55
+    settings.LOREOS_FACE_FAIL_CEILING = 0.70
+    bands = judging.calibrated_bands(judging.Baseline(2, 0.62))
+    assert (bands.low, bands.high) == (0.55, 0.70)
+
+
+def test_identity_images_of_two_people_keep_the_global_bands_and_say_so():
+    baseline = judging.identity_baseline(
+        [reference("obama-1.jpg"), reference("biden-1.jpg")]
+    )
+    assert baseline.disagree and baseline.spread > 0.65
+    bands = judging.calibrated_bands(baseline)
+    assert (bands.low, bands.high) == (0.5, 0.65)
+    assert "identity images disagree" in bands.note
+
+
+def test_calibrated_bands_are_reported_in_the_reason(portrait, settings):
+    settings.LOREOS_FACE_PASS_DISTANCE = 0.2
+    bands = judging.calibrated_bands(
+        judging.identity_baseline([reference("obama-1.jpg"), reference("obama-2.jpg")])
+    )
+    consistency = verdict_of(photo("obama-2.jpg"), portrait, bands=bands).consistency
+    assert consistency["status"] == "passed"
+    assert "calibrated on 2 identity images" in consistency["reason"]
+
+
+# --- Offline measures -----------------------------------------------------------------
+
+
+def test_body_room_tells_a_portrait_from_a_full_figure():
+    face = faces.FaceBox(300, 40, 380, 120)
+    assert judging.body_room(face, 800) == pytest.approx(8.5)
+    assert judging.full_body_band(8.5, 0.1)[0] == "passed"
+    assert judging.full_body_band(5.0, 0.1)[0] == "manual_required"
+    assert judging.full_body_band(2.0, 0.3)[0] == "failed"
+    status, text = judging.full_body_band(8.5, 0.6)
+    assert status == "manual_required" and "not near the top" in text
+
+
+def test_the_same_outfit_is_near_and_another_outfit_is_far(portrait):
+    original = photo("obama-1.jpg")
+    same = judging.clothing_region(original, portrait.face, portrait.boxes)
+    assert judging.clothing_distance(same, same) == 0.0
+    recoloured = original.copy()
+    face = portrait.face
+    recoloured.paste(
+        (200, 40, 40), (0, face.bottom + 10, original.width, original.height)
+    )
+    other = judging.clothing_region(recoloured, face, portrait.boxes)
+    assert judging.clothing_distance(same, other) > 0.45

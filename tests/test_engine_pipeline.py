@@ -144,6 +144,7 @@ def test_a_finished_request_records_its_timing_backend_and_brief(session):
         "reason",
         "continuity_relation",
         "parent_bitmap_available",
+        "checks",  # additive: the named checks (docs/judge.md)
     }
 
 

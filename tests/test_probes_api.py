@@ -72,6 +72,7 @@ def test_r28_r29_r30_probe_report_has_exactly_the_redacted_fields(api, ready):
         "reason",
         "continuity_relation",
         "parent_bitmap_available",
+        "checks",  # additive: the named checks (docs/judge.md)
     }
     assert (
         report["consistency"]["status"] == "passed"

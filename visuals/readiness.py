@@ -52,7 +52,7 @@ def _facts(character: Character) -> dict:
         VisualAsset.objects.filter(
             character=character, category=Category.IDENTITY, asset_status=Status.ACTIVE
         )
-        .only("id", "file", "advice")
+        .only("id", "file", "advice", "sha256")
         .order_by("created_at", "id")
     )
     counts = VisualAsset.objects.filter(
@@ -182,6 +182,7 @@ def _advice(character: Character, facts: dict) -> list[dict]:
                 ),
             }
         )
+    out.extend(_identity_disagreement(identity))
     thresholds = character.active_version.behavioral_thresholds or {}
     if not _positive(thresholds.get("daily_image_cap", 0)):
         out.append(
@@ -194,6 +195,44 @@ def _advice(character: Character, facts: dict) -> list[dict]:
             }
         )
     return out
+
+
+def _identity_disagreement(identity) -> list[dict]:
+    """Advice when two active identity images look like different people (their face
+    distance is in the judge's failed band). The faces are measured once per set of
+    files (the judge's cache, keyed by the files' hashes)."""
+    if len(identity) < 2:
+        return []
+    from .engine import judge as judging
+    from .engine.references import Reference, UnreadableImage, read_stored
+
+    baseline = judging.cached_baseline([a.sha256 for a in identity])
+    if baseline is None:
+        references = []
+        for asset in identity:
+            try:
+                data = read_stored(asset.file.name)
+            except UnreadableImage:
+                continue
+            references.append(
+                Reference("identity", "identity", asset.file.name, data, str(asset.pk))
+            )
+        baseline = judging.identity_baseline(references)
+    limit = judging.global_bands().high
+    return [
+        {
+            "code": "identity_images_disagree",
+            "message": (
+                f"Identity images {a} and {b} look like different people (face "
+                f"distance {d:.2f}; the judge fails a face at {limit:.2f} or more). "
+                "Generated images are judged against the first identity image with a "
+                "face: retire the one that is not the character."
+            ),
+            "asset_id": b,
+        }
+        for a, b, d in baseline.pairs
+        if d >= limit
+    ]
 
 
 def visual_checks(character: Character) -> list[dict]:

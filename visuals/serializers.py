@@ -20,7 +20,7 @@ from rest_framework import serializers
 
 from .models import VisualAsset
 from .storage import absolute_url
-from .vocab import Category
+from .vocab import VERDICTS, Category, CheckKind, CheckStatus
 
 
 class AdviceSerializer(serializers.Serializer):
@@ -136,6 +136,58 @@ class AssetPatchSerializer(serializers.Serializer):
         return attrs
 
 
+# --- The consistency verdict of a probe / generation report (docs/judge.md) ----------
+
+
+class ConsistencyCheckSerializer(serializers.Serializer):
+    """One named check of the verdict (additive to the contract's consistency)."""
+
+    id = serializers.CharField(
+        help_text="Stable id: identity_face, parent_face, previous_image, full_body, "
+        "outfit_changed, same_scene, accessory_kept, prop_in_hand, forbidden_traits, "
+        "forbidden_<n>, keep_<n>, avoid_<n>."
+    )
+    kind = serializers.ChoiceField(
+        choices=CheckKind.choices,
+        help_text="face / continuity (face measures), ask (the probe's own ask), "
+        "forbidden / keep / avoid (the vision judge's anchor checks).",
+    )
+    text = serializers.CharField(help_text="What is checked, in plain words.")
+    status = serializers.ChoiceField(
+        choices=CheckStatus.choices,
+        help_text="not_checked: listed but not made and not counted (an optional "
+        "check with no vision judge configured).",
+    )
+    measure = serializers.FloatField(
+        allow_null=True,
+        help_text="The measured value (face distance, room in face heights, "
+        "clothing distance, scene similarity or the vision judge's confidence); "
+        "null when nothing was measured.",
+    )
+    detail = serializers.CharField(
+        help_text="The measure and its band, in plain words (as in reason)."
+    )
+
+
+class ConsistencySerializer(serializers.Serializer):
+    """The contract's consistency object, plus its named checks."""
+
+    status = serializers.ChoiceField(
+        choices=[(v.value, v.label) for v in VERDICTS],
+        help_text="The worst of the counted checks.",
+    )
+    reason = serializers.CharField(
+        help_text="Every check with its measure and band, in plain words."
+    )
+    continuity_relation = serializers.ChoiceField(
+        choices=["identity_only", "follows_parent", "new_episode"]
+    )
+    parent_bitmap_available = serializers.BooleanField()
+    checks = ConsistencyCheckSerializer(
+        many=True, required=False, help_text="Additive: the checks one by one."
+    )
+
+
 class ProbeReportSerializer(serializers.Serializer):
     """The redacted report of a probe: what it did, never its brief or payloads."""
 
@@ -149,7 +201,7 @@ class ProbeReportSerializer(serializers.Serializer):
     servable = serializers.BooleanField()
     summary = serializers.CharField()
     assets_sent = serializers.ListField(child=serializers.CharField())
-    consistency = serializers.DictField(allow_null=True)
+    consistency = ConsistencySerializer(allow_null=True)
     failure_reason = serializers.CharField(allow_null=True)
     promotion_eligible = serializers.BooleanField()
     continuity_dependent = serializers.BooleanField()

@@ -57,3 +57,25 @@ class Verdict(models.TextChoices):
     PASSED = "passed", "Passed"
     MANUAL_REQUIRED = "manual_required", "Manual review"
     FAILED = "failed", "Failed"
+
+
+# The consistency judge's named checks (docs/judge.md). A check's status is one of the
+# verdict's three values (the same strings, taken from Verdict) or not_checked (listed
+# and said, not counted in the verdict).
+class CheckStatus(models.TextChoices):
+    PASSED = Verdict.PASSED.value, Verdict.PASSED.label
+    MANUAL_REQUIRED = Verdict.MANUAL_REQUIRED.value, Verdict.MANUAL_REQUIRED.label
+    FAILED = Verdict.FAILED.value, Verdict.FAILED.label
+    NOT_CHECKED = "not_checked", "Not checked"
+
+
+VERDICTS = [CheckStatus.PASSED, CheckStatus.MANUAL_REQUIRED, CheckStatus.FAILED]
+
+
+class CheckKind(models.TextChoices):
+    FACE = "face"  # the face against the identity portrait
+    CONTINUITY = "continuity"  # against the previous image
+    ASK = "ask"  # the probe type's own ask
+    FORBIDDEN = "forbidden"  # a forbidden trait (vision judge)
+    KEEP = "keep"  # a style constant (vision judge)
+    AVOID = "avoid"  # an avoid_visual_changes entry (vision judge)

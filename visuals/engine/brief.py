@@ -78,11 +78,14 @@ def anchors_of(image_request: ImageRequest) -> dict:
 
 def forbidden_of(image_request: ImageRequest, anchors: dict) -> list[str]:
     """The request's forbidden list plus the anchors' own `forbidden…` keys
-    (e.g. forbidden_traits), in order, without repeats."""
+    (e.g. forbidden_traits) plus the version's profile.forbidden_visuals, in order,
+    without repeats."""
     terms = _text_list(image_request.forbidden)
     for key, value in anchors["extra"].items():
         if key.lower().startswith("forbidden"):
             terms.extend(_text_list(value))
+    profile = image_request.version.profile or {}
+    terms.extend(_text_list(profile.get("forbidden_visuals")))
     return list(dict.fromkeys(terms))
 
 

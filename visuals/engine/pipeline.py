@@ -139,6 +139,7 @@ def _generate(attempt: _Attempt) -> str:
         seconds=seconds,
         selection=selection,
         portrait=reading,
+        portrait_reference=portrait,
     )
 
 
@@ -159,6 +160,7 @@ def _settle(
     seconds: float | None = None,
     selection: references.Selection | None = None,
     portrait=None,
+    portrait_reference: references.Reference | None = None,
 ) -> str:
     from ..storage import absolute_url, is_fetchable
 
@@ -188,8 +190,13 @@ def _settle(
                     "the stored image has no fetchable URL (HTTPS is required by "
                     "LOREOS_REQUIRE_HTTPS_ASSETS); check the storage's public URL"
                 )
+        baseline = judging.identity_baseline(selection.identity) if selection else None
+        subject = image_request.brief.get("subject", "")
+        previous = None
+        if subject == "wardrobe_variation":  # the outfit must differ from the last one
+            previous = references.previous_reference(image_request)
         verdict = judging.judge(
-            subject=image_request.brief.get("subject", ""),
+            subject=subject,
             image_kind=image_request.image_kind,
             output=output.image,
             output_sha256=output.sha256,
@@ -197,8 +204,14 @@ def _settle(
             parent_expected=bool(selection and selection.parent_request),
             parent=selection.parent if selection else None,
             parent_problem=selection.parent_problem if selection else None,
+            brief=image_request.brief,
+            portrait_image=portrait_reference.image if portrait_reference else None,
+            bands=judging.calibrated_bands(baseline),
+            previous=previous,
         )
         consistency, measures = verdict.consistency, verdict.measures
+        if baseline is not None and baseline.spread is not None:
+            measures["identity_spread"] = baseline.spread
     elif status == ImageRequest.Status.SUCCEEDED:
         status = ImageRequest.Status.FAILED
         reason = "the backend reported success but returned no image"

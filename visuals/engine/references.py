@@ -152,6 +152,22 @@ def previous_image(image_request: ImageRequest) -> ImageRequest | None:
     )
 
 
+def previous_reference(image_request: ImageRequest) -> Reference | None:
+    """The session's previous image as a reference for the judge only (the outfit
+    comparison of wardrobe_variation); None when there is none or it cannot be read."""
+    previous = previous_image(image_request)
+    if previous is None:
+        return None
+    try:
+        data = read_stored(previous.image.name)
+    except UnreadableImage as exc:
+        logger.warning("previous image %s unreadable: %s", previous.pk, exc)
+        return None
+    return Reference(
+        "previous", "keyframe", previous.image.name, data, request_id=str(previous.pk)
+    )
+
+
 def choose(image_request: ImageRequest) -> Selection:
     """Choose and read the references of `image_request`, skipping unreadable ones."""
     relevant = RELEVANT_CATEGORIES.get(subject_of(image_request), [])

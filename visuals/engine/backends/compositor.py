@@ -534,7 +534,7 @@ def _full_body(job, rng):
     draw = ImageDraw.Draw(canvas)
     floor = PICTURE[1] - 70
     draw.rectangle((0, floor, PICTURE[0], PICTURE[1]), fill=(120, 100, 80))
-    head, mask = _cutout(job, face_width=128, zoom=1.7)
+    head, mask = _cutout(job, face_width=84, zoom=1.7)
     cx = PICTURE[0] // 2
     wardrobe = _inventory_image(job, "wardrobe")
     outfit = _mean_color(wardrobe) if wardrobe is not None else rng.choice(_PALETTE)
