@@ -8,6 +8,7 @@ production sets the variables listed in README.md and docs/deployment.md.
 from pathlib import Path
 
 import environ
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_filters",
     "characters",
+    "hooks",
     "visuals",
     "curate",
 ]
@@ -233,11 +235,22 @@ CELERY_TASK_TIME_LIMIT = env.int("LOREOS_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_PUBLISH_RETRY = False
+# Webhook deliveries have their own queue, so a slow or dead receiver never holds up
+# image generation. A worker started without -Q consumes every queue listed here.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name) for name in ("celery", "webhooks")
+]
+CELERY_TASK_ROUTES = {"hooks.tasks.*": {"queue": "webhooks"}}
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-image-requests": {
         "task": "visuals.tasks.sweep_stale_requests",
         "schedule": 60.0,
-    }
+    },
+    "webhook-deliveries-due": {
+        "task": "hooks.tasks.deliveries_enqueue_due",
+        "schedule": 30.0,
+    },
 }
 
 # --- Image generation ----------------------------------------------------------------
@@ -280,6 +293,39 @@ LOREOS_DEFAULT_PAGE_SIZE = env.int("LOREOS_DEFAULT_PAGE_SIZE", default=50)
 LOREOS_INVENTORY_ASSETS_PER_CATEGORY = env.int(
     "LOREOS_INVENTORY_ASSETS_PER_CATEGORY", default=20
 )
+
+# --- Webhooks (Standard Webhooks 1.0; docs/deployment.md) ---------------------------
+# Delays in seconds before each delivery attempt (the first is immediate).
+LOREOS_WEBHOOK_RETRY_SCHEDULE = [
+    int(v)
+    for v in env.list(
+        "LOREOS_WEBHOOK_RETRY_SCHEDULE",
+        default=[
+            "0",
+            "5",
+            "300",
+            "1800",
+            "7200",
+            "18000",
+            "36000",
+            "50400",
+            "72000",
+            "86400",
+        ],
+    )
+]
+# A receiver must answer 2xx within this many seconds.
+LOREOS_WEBHOOK_TIMEOUT_SECONDS = env.float(
+    "LOREOS_WEBHOOK_TIMEOUT_SECONDS", default=15.0
+)
+# An endpoint failing without a success for this long is disabled (5 days).
+LOREOS_WEBHOOK_DISABLE_AFTER_SECONDS = env.int(
+    "LOREOS_WEBHOOK_DISABLE_AFTER_SECONDS", default=5 * 24 * 3600
+)
+# Self-hosted LANs and tests: allow http:// and private/loopback addresses.
+LOREOS_WEBHOOK_ALLOW_PRIVATE = env.bool("LOREOS_WEBHOOK_ALLOW_PRIVATE", default=False)
+# Key for the stored signing secrets; empty derives one from SECRET_KEY (HKDF).
+LOREOS_WEBHOOK_ENCRYPTION_KEY = env.str("LOREOS_WEBHOOK_ENCRYPTION_KEY", default="")
 
 # --- Logging: one JSON object a line, with the request id ---------------------------
 LOGGING = {

@@ -41,6 +41,32 @@ def _eager_celery(request):
     app.conf.task_always_eager = previous
 
 
+# Webhook URLs are resolved by hooks.ssrf._resolve; tests resolve from this table (IP
+# literals resolve to themselves, unknown names fail), so no test depends on DNS.
+FAKE_DNS = {
+    "localhost": ["127.0.0.1"],
+    "hooks.example.com": ["93.184.216.34"],
+}
+
+
+def fake_resolve(host: str, port: int) -> list[str]:
+    import ipaddress
+    import socket
+
+    try:
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        pass
+    if host.lower() in FAKE_DNS:
+        return list(FAKE_DNS[host.lower()])
+    raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+
+@pytest.fixture(autouse=True)
+def _offline_dns(monkeypatch):
+    monkeypatch.setattr("hooks.ssrf._resolve", fake_resolve)
+
+
 @pytest.fixture
 def account(db):
     from characters.models import Account

@@ -33,6 +33,7 @@ from loreos.api.errors import ApiError, ErrorCode, not_found, validation_error
 from loreos.api.ids import is_uuid
 
 from . import advice as advice_rules
+from . import webhook_events
 from .models import VisualAsset
 from .uploads import check_image
 from .vocab import Category
@@ -328,6 +329,7 @@ def asset_update(
                     "updated_at",
                 ]
             )
+            webhook_events.asset_decided(locked, before=before[:2], actor=actor)
     return locked
 
 
@@ -338,4 +340,5 @@ def asset_delete(*, asset: VisualAsset, actor=None) -> None:
             "visual asset deleted",
             extra={"asset_id": str(asset.pk), "by": getattr(actor, "pk", None)},
         )
+        webhook_events.asset_decided(asset, before=None, actor=actor)
         asset.delete()

@@ -29,6 +29,7 @@ class ErrorCode(StrEnum):
     THROTTLED = "throttled"
     BROKER_UNAVAILABLE = "broker_unavailable"
     STORAGE_UNAVAILABLE = "storage_unavailable"
+    ENDPOINT_DISABLED = "endpoint_disabled"
     SERVER_ERROR = "server_error"
 
 

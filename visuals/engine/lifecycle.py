@@ -30,6 +30,7 @@ from django.utils import timezone
 from characters.services import append_event
 
 from ..models import ImageRequest
+from ..webhook_events import image_settled
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +164,7 @@ def fail(
                 "image.failed",
                 event_data(image_request, image_url=None),
             )
+            image_settled(image_request)
     return bool(won)
 
 
