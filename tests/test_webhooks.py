@@ -699,3 +699,33 @@ def test_batch_completed_is_recorded_once_when_every_item_has_ended(
     assert event.dedupe_key == f"batch.completed:{batch_id}"
     drive(event.deliveries.get())
     assert verify(receiver.received[0], data["secret"])["data"]["batch_id"] == batch_id
+
+
+# --- Admin ---------------------------------------------------------------------------
+
+
+def test_the_admin_shows_endpoints_and_deliveries_read_only_without_secrets(
+    api, private_ok, receiver, admin_user, client
+):
+    data = register(api, receiver.url)
+    endpoint = WebhookEndpoint.objects.get(pk=data["id"])
+    delivery = drive(record(endpoint.account).deliveries.get())
+    client.force_login(admin_user)
+    for model, pk in (
+        ("webhookendpoint", endpoint.pk),
+        ("webhookdelivery", delivery.pk),
+    ):
+        listing = client.get(f"/admin/hooks/{model}/")
+        page = client.get(f"/admin/hooks/{model}/{pk}/change/")
+        assert listing.status_code == 200 and page.status_code == 200
+        for response in (listing, page):
+            text = response.content.decode()
+            assert data["secret"] not in text
+            assert endpoint.secret_encrypted not in text
+        assert client.get(f"/admin/hooks/{model}/add/").status_code == 403
+    assert (
+        "204"
+        in client.get(
+            f"/admin/hooks/webhookdelivery/{delivery.pk}/change/"
+        ).content.decode()
+    )
