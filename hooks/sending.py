@@ -17,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import json
+import ssl
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,9 @@ import httpx
 from .ssrf import Target
 
 USER_AGENT = "LoreOS-Webhooks/1.0"
+# How receivers' TLS certificates are verified: the system's CAs (through httpx). Tests
+# put an SSLContext trusting their own CA here.
+TLS_VERIFY: ssl.SSLContext | bool = True
 
 
 def body_bytes(type_: str, timestamp: str, data: dict) -> bytes:
@@ -102,7 +106,7 @@ def post(
     started = time.monotonic()
     try:
         with httpx.Client(
-            follow_redirects=False, timeout=timeout, trust_env=False
+            follow_redirects=False, timeout=timeout, trust_env=False, verify=TLS_VERIFY
         ) as client:
             request = client.build_request(
                 "POST",

@@ -21,7 +21,7 @@ from hooks.ssrf import _resolve as real_resolve  # before tests swap it for FAKE
 from hooks.tasks import deliver
 from tests.conftest import FAKE_DNS, IMAGES_ON, assert_error
 from tests.generation_fixtures import open_session, upload_identity
-from tests.webhook_fixtures import PUBLIC_URL, Receiver
+from tests.webhook_fixtures import PUBLIC_URL, Receiver, tls_pair
 
 pytestmark = pytest.mark.django_db
 
@@ -297,6 +297,38 @@ def test_the_delivery_connects_to_the_checked_address_with_the_hosts_name(
     (got,) = receiver.received
     assert got.headers["Host"] == f"receiver.example.com:{port}"
     verify(got, data["secret"])
+
+
+def test_https_goes_to_the_checked_address_with_the_names_sni_and_certificate(
+    api, monkeypatch, private_ok, settings, tmp_path
+):
+    """Over TLS the pinned connection still presents the URL's host name (SNI) and
+    checks the certificate against it; a name the certificate does not cover fails."""
+    settings.LOREOS_WEBHOOK_RETRY_SCHEDULE = [0]
+    server_tls, client_tls = tls_pair(tmp_path, "receiver.example.com")
+    monkeypatch.setattr("hooks.sending.TLS_VERIFY", client_tls)
+    receiver = Receiver(tls=server_tls)
+    try:
+        port = receiver.server.server_address[1]
+        monkeypatch.setitem(FAKE_DNS, "receiver.example.com", ["127.0.0.1"])
+        monkeypatch.setitem(FAKE_DNS, "impostor.example.com", ["127.0.0.1"])
+        good = register(api, f"https://receiver.example.com:{port}/hook")
+        bad = register(api, f"https://impostor.example.com:{port}/hook")
+        event = record(WebhookEndpoint.objects.get(pk=good["id"]).account)
+        outcomes = {
+            str(d.endpoint_id): drive(d)
+            for d in event.deliveries.select_related("endpoint")
+        }
+    finally:
+        receiver.close()
+    assert outcomes[good["id"]].status == Status.SUCCEEDED
+    (got,) = receiver.received
+    verify(got, good["secret"])
+    assert got.headers["Host"] == f"receiver.example.com:{port}"
+    assert "receiver.example.com" in receiver.server_names
+    failed = outcomes[bad["id"]]
+    assert failed.status == Status.FAILED
+    assert "certificate" in failed.attempts.first().error.lower()
 
 
 def test_the_real_resolver_resolves_localhost_and_literals():
