@@ -8,6 +8,7 @@ production sets the variables listed in README.md and docs/deployment.md.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -296,24 +297,21 @@ LOREOS_INVENTORY_ASSETS_PER_CATEGORY = env.int(
 
 # --- Webhooks (Standard Webhooks 1.0; docs/deployment.md) ---------------------------
 # Delays in seconds before each delivery attempt (the first is immediate).
-LOREOS_WEBHOOK_RETRY_SCHEDULE = [
-    int(v)
-    for v in env.list(
-        "LOREOS_WEBHOOK_RETRY_SCHEDULE",
-        default=[
-            "0",
-            "5",
-            "300",
-            "1800",
-            "7200",
-            "18000",
-            "36000",
-            "50400",
-            "72000",
-            "86400",
-        ],
-    )
-]
+_retry_schedule = env.str(
+    "LOREOS_WEBHOOK_RETRY_SCHEDULE",
+    default="0,5,300,1800,7200,18000,36000,50400,72000,86400",
+)
+try:
+    LOREOS_WEBHOOK_RETRY_SCHEDULE = [
+        int(v) for v in _retry_schedule.replace(" ", "").split(",") if v
+    ]
+    assert LOREOS_WEBHOOK_RETRY_SCHEDULE
+    assert all(v >= 0 for v in LOREOS_WEBHOOK_RETRY_SCHEDULE)
+except (ValueError, AssertionError):
+    raise ImproperlyConfigured(
+        "LOREOS_WEBHOOK_RETRY_SCHEDULE must be a comma-separated list of whole "
+        f"seconds >= 0 (e.g. 0,5,300), not {_retry_schedule!r}"
+    ) from None
 # A receiver must answer 2xx within this many seconds.
 LOREOS_WEBHOOK_TIMEOUT_SECONDS = env.float(
     "LOREOS_WEBHOOK_TIMEOUT_SECONDS", default=15.0

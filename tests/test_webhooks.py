@@ -761,3 +761,31 @@ def test_the_admin_shows_endpoints_and_deliveries_read_only_without_secrets(
             f"/admin/hooks/webhookdelivery/{delivery.pk}/change/"
         ).content.decode()
     )
+
+
+# --- Settings ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("0, 2,4", "[0, 2, 4]"), ("0,5,soon", "ImproperlyConfigured"), ("", "Improp")],
+)
+def test_the_retry_schedule_is_read_from_the_environment(value, expected):
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.LOREOS_WEBHOOK_RETRY_SCHEDULE)"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "loreos.settings",
+        "LOREOS_WEBHOOK_RETRY_SCHEDULE": value,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True
+    )
+    assert expected in done.stdout + done.stderr
+    assert (done.returncode == 0) == expected.startswith("[")
