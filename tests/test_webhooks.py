@@ -789,3 +789,22 @@ def test_the_retry_schedule_is_read_from_the_environment(value, expected):
     )
     assert expected in done.stdout + done.stderr
     assert (done.returncode == 0) == expected.startswith("[")
+
+
+@pytest.mark.parametrize("count", [2, 30])
+def test_the_deliveries_page_costs_constant_queries(
+    api, count, django_assert_max_num_queries
+):
+    data = register(api, PUBLIC_URL)
+    endpoint = WebhookEndpoint.objects.get(pk=data["id"])
+    for _ in range(count):
+        delivery = record(endpoint.account).deliveries.get()
+        for number in (1, 2):
+            delivery.attempts.create(
+                number=number, attempted_at=timezone.now(), status_code=500
+            )
+    # key, endpoint, deliveries with their events, attempts
+    with django_assert_max_num_queries(4):
+        body = api.get(f"/v1/webhooks/{data['id']}/deliveries?limit=50").json()
+    assert len(body["data"]) == count
+    assert all(len(d["attempts"]) == 2 for d in body["data"])
