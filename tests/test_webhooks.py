@@ -808,3 +808,42 @@ def test_the_deliveries_page_costs_constant_queries(
         body = api.get(f"/v1/webhooks/{data['id']}/deliveries?limit=50").json()
     assert len(body["data"]) == count
     assert all(len(d["attempts"]) == 2 for d in body["data"])
+
+
+def test_curator_decisions_are_recorded_with_who_decided(
+    api, private_ok, receiver, ready, admin_user
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from curate import actions
+    from tests.conftest import image_bytes
+    from visuals.models import VisualAsset
+
+    register(api, receiver.url, events=["asset.decided"])
+    ids = []
+    for key in ("coat", "scarf"):
+        response = api.post(
+            f"/v1/characters/{ready['slug']}/visual-assets",
+            {
+                "file": SimpleUploadedFile(
+                    f"{key}.png", image_bytes(), content_type="image/png"
+                ),
+                "category": "wardrobe",
+                "asset_key": key,
+                "label": key,
+            },
+            format="multipart",
+        )
+        assert response.status_code == 201, response.content
+        ids.append(response.json()["data"]["id"])
+    coat, scarf = (VisualAsset.objects.get(pk=pk) for pk in ids)
+    actions.decide(asset=coat, decision="approve", actor=admin_user, reason="on model")
+    actions.decide(asset=scarf, decision="reject", actor=admin_user, reason="off model")
+    events = list(WebhookEvent.objects.order_by("created_at"))
+    assert [(e.payload["asset_id"], e.payload["decision"]) for e in events] == [
+        (ids[0], "approve"),
+        (ids[1], "reject"),
+    ]
+    assert {e.payload["decided_by"] for e in events} == {admin_user.username}
+    assert [e.payload["reason"] for e in events] == ["on model", "off model"]
+    assert events[0].payload["promotion_status"] == "approved_keyframe"
