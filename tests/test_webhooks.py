@@ -847,3 +847,30 @@ def test_curator_decisions_are_recorded_with_who_decided(
     assert {e.payload["decided_by"] for e in events} == {admin_user.username}
     assert [e.payload["reason"] for e in events] == ["on model", "off model"]
     assert events[0].payload["promotion_status"] == "approved_keyframe"
+
+
+def test_a_batch_whose_last_items_the_broker_refused_completes_with_the_rest(
+    api, private_ok, receiver, ready, monkeypatch
+):
+    """Item 1 ends while item 2 is still queued; the broker then refuses item 2 (its
+    row is withdrawn): the batch is complete with its one item, recorded once."""
+    from visuals import requests as request_services
+
+    register(api, receiver.url, events=["batch.completed"])
+    real_send, calls = request_services._send, []
+
+    def send_once(row):
+        calls.append(row.pk)
+        return real_send(row) if len(calls) == 1 else "could not be queued: refused"
+
+    monkeypatch.setattr(request_services, "_send", send_once)
+    batch = api.post(
+        f"/v1/characters/{ready['slug']}/inventory/generate",
+        {"categories": ["prop", "place"], "session_id": ready["session_id"]},
+        format="json",
+    )
+    assert batch.status_code == 200, batch.content
+    assert len(calls) == 2
+    (event,) = WebhookEvent.objects.filter(type="batch.completed")
+    assert event.payload["total"] == 1
+    assert [i["probe_id"] for i in event.payload["items"]] == [str(calls[0])]

@@ -21,6 +21,7 @@ from characters import budgets
 from characters.models import Character, Session
 from loreos.api.errors import ApiError, ErrorCode, not_found
 
+from . import webhook_events
 from .assets import active_identity_assets, needs_identity
 from .models import ImageRequest, VisualAsset
 from .vocab import CATEGORY_IMAGE_KIND, PROBE_IMAGE_KIND, ImageKind
@@ -236,6 +237,8 @@ def create_inventory_batch(
             items.append(BatchItem(row.category, None, error))
         else:
             items.append(BatchItem(row.category, row))
+    if refused:
+        webhook_events.batch_refused(character=character, batch_id=batch_id)
     sent = [item.request.pk for item in items if item.request]
     current = {
         r.pk: r.request_status

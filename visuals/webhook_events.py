@@ -6,7 +6,7 @@ commits or rolls back with it. Image events carry the redacted probe report
 category, batch and produced asset.
 """
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from hooks.models import EventType
@@ -52,11 +52,17 @@ def image_settled(image_request: ImageRequest, *, asset=None) -> None:
         data=lambda: _image_data(image_request, asset),
     )
     if image_request.batch_id:
-        _batch_settled(image_request, account_id)
+        _batch_settled(image_request.batch_id, account_id, image_request.character.slug)
 
 
-def _batch_settled(image_request: ImageRequest, account_id) -> None:
-    batch_id = image_request.batch_id
+def batch_refused(*, character, batch_id) -> None:
+    """After the broker refused part of a batch (those rows are gone): the items that
+    were sent may all have ended already, which makes the batch complete."""
+    with transaction.atomic():
+        _batch_settled(batch_id, character.account_id, character.slug)
+
+
+def _batch_settled(batch_id, account_id, slug: str) -> None:
     if connection.vendor == "postgresql":
         # Serialise the batch's last checks: of two items ending at once, the second
         # to take the lock sees the first committed, so one of them records the event
@@ -70,7 +76,7 @@ def _batch_settled(image_request: ImageRequest, account_id) -> None:
         .order_by("created_at", "pk")
         .values("pk", "category", "request_status")
     )
-    if any(item["request_status"] not in TERMINAL for item in items):
+    if not items or any(item["request_status"] not in TERMINAL for item in items):
         return
 
     def data():
@@ -79,7 +85,7 @@ def _batch_settled(image_request: ImageRequest, account_id) -> None:
             counts[item["request_status"]] += 1
         return {
             "batch_id": str(batch_id),
-            "character": image_request.character.slug,
+            "character": slug,
             "total": len(items),
             "succeeded": counts[ImageRequest.Status.SUCCEEDED],
             "failed": counts[ImageRequest.Status.FAILED],
