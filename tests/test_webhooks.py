@@ -874,3 +874,10 @@ def test_a_batch_whose_last_items_the_broker_refused_completes_with_the_rest(
     (event,) = WebhookEvent.objects.filter(type="batch.completed")
     assert event.payload["total"] == 1
     assert [i["probe_id"] for i in event.payload["items"]] == [str(calls[0])]
+
+
+def test_a_delivery_does_not_log_the_webhook_url(api, private_ok, receiver, caplog):
+    data = register(api, receiver.url + "?token=do-not-log-me")
+    endpoint = WebhookEndpoint.objects.get(pk=data["id"])
+    assert drive(record(endpoint.account).deliveries.get()).status == Status.SUCCEEDED
+    assert "do-not-log-me" not in caplog.text
