@@ -1,7 +1,10 @@
-"""`make run`: migrate, ensure the demo account, start the web server and a worker.
+"""`make run`: migrate, ensure the demo account, start the web server and the workers.
 
-Both processes use the same SQLite file, media folder and filesystem broker under var/.
-Ctrl-C stops both.
+The generation worker (with beat) consumes the `celery` queue; a second, threaded
+worker consumes `webhooks` (deliveries).
+
+All processes use the same SQLite file, media folder and filesystem broker under
+var/. Ctrl-C stops them all.
 """
 
 import os
@@ -54,6 +57,8 @@ def main() -> int:
             "loreos",
             "worker",
             "--beat",
+            "--queues",
+            "celery",
             "--loglevel",
             "WARNING",
             "--concurrency",
@@ -66,6 +71,29 @@ def main() -> int:
         # benchmarks/: enqueue latency rose with a worker at the same priority).
         preexec_fn=lambda: os.nice(10),
     )
+    # Webhook deliveries wait on other people's servers: their own small worker (one
+    # process, threads), so a slow receiver never holds a generation slot.
+    hooks = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "loreos",
+            "worker",
+            "--queues",
+            "webhooks",
+            "--pool",
+            "threads",
+            "--concurrency",
+            "4",
+            "--hostname",
+            "webhooks@%h",
+            "--loglevel",
+            "WARNING",
+        ],
+        env=env,
+    )
     base = f"http://127.0.0.1:{port}"
     print(
         "\n".join(
@@ -74,7 +102,7 @@ def main() -> int:
                 "LoreOS visual identity is running (embedded default: SQLite, "
                 "local files,",
                 "filesystem broker under var/). Ctrl-C stops the web server and "
-                "the worker.",
+                "the workers.",
                 "",
                 f"  base URL     {base}",
                 f"  API docs     {base}/v1/docs",
@@ -102,7 +130,11 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     code = 0
     while not stopping:
-        for name, proc in (("web server", web), ("worker", worker)):
+        for name, proc in (
+            ("web server", web),
+            ("worker", worker),
+            ("webhook worker", hooks),
+        ):
             if proc.poll() is not None:
                 print(
                     f"the {name} exited with {proc.returncode}; stopping",
@@ -110,10 +142,10 @@ def main() -> int:
                 )
                 stopping, code = True, 1
         time.sleep(0.5)
-    for proc in (web, worker):
+    for proc in (web, worker, hooks):
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
-    for proc in (web, worker):
+    for proc in (web, worker, hooks):
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:

@@ -8,6 +8,8 @@ production sets the variables listed in README.md and docs/deployment.md.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -45,6 +47,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI and Redoc files, served from here (no CDN)
     "django_filters",
     "characters",
+    "hooks",
     "visuals",
 ]
 
@@ -246,11 +249,22 @@ CELERY_TASK_TIME_LIMIT = env.int("LOREOS_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_PUBLISH_RETRY = False
+# Webhook deliveries have their own queue, so a slow or dead receiver never holds up
+# image generation. A worker started without -Q consumes every queue listed here.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name) for name in ("celery", "webhooks")
+]
+CELERY_TASK_ROUTES = {"hooks.tasks.*": {"queue": "webhooks"}}
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-image-requests": {
         "task": "visuals.tasks.sweep_stale_requests",
         "schedule": 60.0,
-    }
+    },
+    "webhook-deliveries-due": {
+        "task": "hooks.tasks.deliveries_enqueue_due",
+        "schedule": 30.0,
+    },
 }
 
 # --- Image generation ----------------------------------------------------------------
@@ -321,6 +335,36 @@ LOREOS_INVENTORY_ASSETS_PER_CATEGORY = env.int(
     "LOREOS_INVENTORY_ASSETS_PER_CATEGORY", default=20
 )
 
+# --- Webhooks (Standard Webhooks 1.0; docs/deployment.md) ---------------------------
+# Delays in seconds before each delivery attempt (the first is immediate).
+_retry_schedule = env.str(
+    "LOREOS_WEBHOOK_RETRY_SCHEDULE",
+    default="0,5,300,1800,7200,18000,36000,50400,72000,86400",
+)
+try:
+    LOREOS_WEBHOOK_RETRY_SCHEDULE = [
+        int(v) for v in _retry_schedule.replace(" ", "").split(",") if v
+    ]
+    assert LOREOS_WEBHOOK_RETRY_SCHEDULE
+    assert all(v >= 0 for v in LOREOS_WEBHOOK_RETRY_SCHEDULE)
+except (ValueError, AssertionError):
+    raise ImproperlyConfigured(
+        "LOREOS_WEBHOOK_RETRY_SCHEDULE must be a comma-separated list of whole "
+        f"seconds >= 0 (e.g. 0,5,300), not {_retry_schedule!r}"
+    ) from None
+# A receiver must answer 2xx within this many seconds.
+LOREOS_WEBHOOK_TIMEOUT_SECONDS = env.float(
+    "LOREOS_WEBHOOK_TIMEOUT_SECONDS", default=15.0
+)
+# An endpoint failing without a success for this long is disabled (5 days).
+LOREOS_WEBHOOK_DISABLE_AFTER_SECONDS = env.int(
+    "LOREOS_WEBHOOK_DISABLE_AFTER_SECONDS", default=5 * 24 * 3600
+)
+# Self-hosted LANs and tests: allow http:// and private/loopback addresses.
+LOREOS_WEBHOOK_ALLOW_PRIVATE = env.bool("LOREOS_WEBHOOK_ALLOW_PRIVATE", default=False)
+# Key for the stored signing secrets; empty derives one from SECRET_KEY (HKDF).
+LOREOS_WEBHOOK_ENCRYPTION_KEY = env.str("LOREOS_WEBHOOK_ENCRYPTION_KEY", default="")
+
 # --- Logging: one JSON object a line, with the request id ---------------------------
 LOGGING = {
     "version": 1,
@@ -335,5 +379,10 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # httpx logs every request's full URL at INFO; a webhook URL may carry a token.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }

@@ -41,6 +41,7 @@ urlpatterns = [
         name="redoc",
     ),
     path("v1/", include("characters.urls")),
+    path("v1/", include("hooks.urls")),
     path("v1/", include("visuals.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -14,6 +14,7 @@ from tests.helpers import (
     ANCHORS,
     IMAGES_ON,
     api_client_for,
+    fake_resolve,
     open_session,
     upload_identity,
 )
@@ -47,6 +48,11 @@ def _eager_celery(request):
     app.conf.task_always_eager = eager
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _offline_dns(monkeypatch):
+    monkeypatch.setattr("hooks.ssrf._resolve", fake_resolve)
 
 
 @pytest.fixture

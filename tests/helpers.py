@@ -86,3 +86,24 @@ def open_session(api, slug="mira"):
     response = api.post(f"/v1/characters/{slug}/sessions")
     assert response.status_code == 201
     return response.json()["data"]["session_id"]
+
+
+# Webhook URLs are resolved by hooks.ssrf._resolve; tests resolve from this table (IP
+# literals resolve to themselves, unknown names fail), so no test depends on DNS.
+FAKE_DNS = {
+    "localhost": ["127.0.0.1"],
+    "hooks.example.com": ["93.184.216.34"],
+}
+
+
+def fake_resolve(host: str, port: int) -> list[str]:
+    import ipaddress
+    import socket
+
+    try:
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        pass
+    if host.lower() in FAKE_DNS:
+        return list(FAKE_DNS[host.lower()])
+    raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")

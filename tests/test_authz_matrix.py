@@ -32,6 +32,7 @@ from rest_framework.test import APIClient
 
 from characters.keys import api_key_create, api_key_revoke
 from tests.helpers import IMAGES_ON, api_client_for, assert_error, image_bytes
+from tests.webhook_fixtures import PUBLIC_URL, webhook_with_delivery
 from visuals.models import ImageRequest
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +66,8 @@ class World:
     session_id: str
     asset_id: str
     probe_id: str
+    webhook_id: str = ""
+    delivery_id: str = ""
     clients: dict = field(default_factory=dict)
 
     def fill(self, path: str, *, foreign=False) -> str:
@@ -75,6 +78,8 @@ class World:
                 "session_id": str(uuid.uuid4()),
                 "asset_id": str(uuid.uuid4()),
                 "probe_id": str(uuid.uuid4()),
+                "webhook_id": str(uuid.uuid4()),
+                "delivery_id": str(uuid.uuid4()),
             }
         else:
             ids = {
@@ -82,6 +87,8 @@ class World:
                 "session_id": self.session_id,
                 "asset_id": self.asset_id,
                 "probe_id": self.probe_id,
+                "webhook_id": self.webhook_id,
+                "delivery_id": self.delivery_id,
             }
         for name, value in ids.items():
             path = path.replace("{" + name + "}", value)
@@ -115,11 +122,14 @@ def world(api, demo_api, other_api, make_character):
     make_character("rook", client=other_api)
     revoked = api_client_for(api.api_key.account)
     api_key_revoke(revoked.api_key)
+    hook = webhook_with_delivery(api.api_key.account)
     return World(
         slug="mira",
         session_id=session_id,
         asset_id=upload.json()["data"]["id"],
         probe_id=str(probe.pk),
+        webhook_id=hook["webhook_id"],
+        delivery_id=hook["delivery_id"],
         clients={
             "developer": api,
             "demo": demo_api,
@@ -210,6 +220,16 @@ ROWS = {
     "POST /v1/sessions/{session_id}/exit": Row(200),
     "GET /v1/sessions/{session_id}/events": Row(200),
     "POST /v1/sessions/{session_id}/images": Row(200, _json({})),
+    "GET /v1/webhooks": Row(200),
+    "POST /v1/webhooks": Row(
+        201, _json({"url": PUBLIC_URL, "events": ["image.ready"]})
+    ),
+    "GET /v1/webhooks/{webhook_id}": Row(200),
+    "PATCH /v1/webhooks/{webhook_id}": Row(200, _json({"description": "renamed"})),
+    "DELETE /v1/webhooks/{webhook_id}": Row(204),
+    "POST /v1/webhooks/{webhook_id}/rotate-secret": Row(200),
+    "GET /v1/webhooks/{webhook_id}/deliveries": Row(200),
+    "POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay": Row(202),
 }
 
 MALFORMED = [

@@ -36,6 +36,7 @@ from jsonschema import Draft202012Validator
 from schemathesis.core.parameters import ParameterLocation
 
 from tests.helpers import IMAGES_ON, image_bytes
+from tests.webhook_fixtures import PUBLIC_URL, webhook_with_delivery
 
 pytestmark = pytest.mark.django_db
 
@@ -124,6 +125,7 @@ def owner(api, make_character, settings):
         format="json",
     )
     assert batch.status_code == 200, batch.content
+    hook = webhook_with_delivery(api.api_key.account)
     return {
         "key": api.raw_key,
         "ids": {
@@ -131,6 +133,7 @@ def owner(api, make_character, settings):
             "session_id": session_id,
             "asset_id": upload.json()["data"]["id"],
             "probe_id": probe.json()["data"]["probe_id"],
+            **hook,
         },
     }
 
@@ -292,6 +295,16 @@ VALID = {
     "GET /v1/sessions/{session_id}/events": {"query": {"since": 0}},
     "POST /v1/sessions/{session_id}/exit": {},
     "POST /v1/sessions/{session_id}/images": {"body": {}},
+    "GET /v1/webhooks": {},
+    "POST /v1/webhooks": {
+        "body": {"url": PUBLIC_URL, "events": ["image.ready", "batch.completed"]}
+    },
+    "GET /v1/webhooks/{webhook_id}": {},
+    "PATCH /v1/webhooks/{webhook_id}": {"body": {"events": ["asset.decided"]}},
+    "DELETE /v1/webhooks/{webhook_id}": {},
+    "POST /v1/webhooks/{webhook_id}/rotate-secret": {},
+    "GET /v1/webhooks/{webhook_id}/deliveries": {},
+    "POST /v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay": {},
 }
 
 

@@ -31,6 +31,7 @@ from loreos import clock
 from loreos.api.errors import ApiError, validation_error
 
 from . import advice as advice_rules
+from . import webhook_events
 from .errors import (
     invalid_category,
     invalid_transition,
@@ -327,6 +328,7 @@ def asset_update(
                     "updated_at",
                 ]
             )
+            webhook_events.asset_decided(locked, before=before[:2], actor=actor)
     return locked
 
 
@@ -408,4 +410,5 @@ def asset_delete(*, asset: VisualAsset, actor=None) -> None:
             "visual asset deleted",
             extra={"asset_id": str(asset.pk), "by": getattr(actor, "pk", None)},
         )
+        webhook_events.asset_decided(asset, before=None, actor=actor)
         asset.delete()

@@ -21,7 +21,7 @@ from characters.models import Character, Session
 from loreos import clock
 from loreos.api.errors import not_found
 
-from . import metering
+from . import metering, webhook_events
 from .errors import batch_too_large, broker_unavailable, needs_identity, session_exited
 from .models import ImageRequest, VisualAsset
 from .selectors import active_identity_assets
@@ -209,6 +209,8 @@ def inventory_batch_create(
             items.append(BatchItem(row.category, None, error))
         else:
             items.append(BatchItem(row.category, row))
+    if refused:
+        webhook_events.batch_refused(character=character, batch_id=batch_id)
     sent = [item.request.pk for item in items if item.request]
     current = {
         r.pk: r.request_status

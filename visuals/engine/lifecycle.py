@@ -30,6 +30,7 @@ from characters.services import session_event_append
 from loreos import clock
 
 from ..models import ImageRequest
+from ..webhook_events import image_settled
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +160,7 @@ def fail(
                 "image.failed",
                 event_data(image_request, image_url=None),
             )
+            image_settled(image_request)
     return bool(won)
 
 

@@ -19,6 +19,7 @@ from django.db import transaction
 from characters.services import session_event_append
 from loreos import clock
 
+from .. import webhook_events
 from ..models import ImageRequest
 from . import judge as judging
 from . import lifecycle, outputs, references
@@ -251,4 +252,5 @@ def _settle(
             else "image.failed",
             lifecycle.event_data(image_request, image_url=url, asset=asset),
         )
+        webhook_events.image_settled(image_request, asset=asset)
     return status
