@@ -202,7 +202,14 @@ class Gunicorn:
             env["GUNICORN_WORKERS"] = str(self.workers)
         self._out = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            [PY, "-m", "gunicorn", "loreos.wsgi", "-c", "loreos/gunicorn_conf.py"],
+            [
+                PY,
+                "-m",
+                "gunicorn",
+                "loreos.asgi:application",
+                "-c",
+                "loreos/gunicorn_conf.py",
+            ],
             cwd=ROOT,
             env=env,
             stdout=self._out,
