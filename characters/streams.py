@@ -18,13 +18,16 @@ the stream ends after the session's ``session.exited`` event.
 
 import asyncio
 import contextlib
+import logging
+import time
 import weakref
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.db import close_old_connections
 from rest_framework.renderers import JSONRenderer
 
@@ -37,6 +40,7 @@ CHUNK = 900
 DB_THREADS = 2
 
 _renderer = JSONRenderer()
+logger = logging.getLogger(__name__)
 
 
 def sse_event(event: SessionEvent) -> str:
@@ -114,8 +118,12 @@ class Watcher:
         return sum(len(waiters) for waiters in self._waiters.values())
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, session_id: str) -> AsyncIterator[asyncio.Event]:
-        wake = asyncio.Event()
+    async def subscribe(
+        self, session_id: str, wake: asyncio.Event | None = None
+    ) -> AsyncIterator[asyncio.Event]:
+        """Set `wake` (a new event unless given: one may serve several sessions)
+        whenever the session gets an event or changes status."""
+        wake = wake or asyncio.Event()
         self._waiters[session_id].add(wake)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._loop())
@@ -144,6 +152,9 @@ class Watcher:
             heads = await self.run(session_heads, ids)
         except Exception:
             # A database hiccup must not end every stream: the next tick tries again.
+            logger.warning(
+                "event stream watcher: reading session heads failed", exc_info=True
+            )
             return
         for session_id in ids:
             head = heads.get(session_id, Head(0, True))
@@ -189,3 +200,33 @@ async def session_stream(session_id: str, after: int) -> AsyncIterator[str]:
                     break
                 except TimeoutError:
                     yield sse_comment()
+
+
+def served_by_asgi(request) -> bool:
+    """Whether an ASGI server serves this request (loreos.asgi: production, `make
+    run`). Under a WSGI server Django would buffer an async stream whole."""
+    return isinstance(request, ASGIRequest)
+
+
+def session_stream_blocking(session_id: str, after: int) -> Iterator[str]:
+    """The same stream for a WSGI server (`manage.py runserver`): it holds a thread and
+    reads its own session every poll interval, on the request's own database
+    connection (the WSGI handler manages it). For development only."""
+    poll = settings.LOREOS_STREAM_POLL_SECONDS
+    heartbeat = settings.LOREOS_STREAM_HEARTBEAT_SECONDS
+    quiet = 0.0
+    while True:
+        events, more, exited = events_after(session_id, after)
+        for event in events:
+            yield sse_event(event)
+            after = event.seq
+            quiet = 0.0
+        if more:
+            continue
+        if exited:
+            return
+        time.sleep(poll)
+        quiet += poll
+        if quiet >= heartbeat:
+            yield sse_comment()
+            quiet = 0.0

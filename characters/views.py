@@ -333,9 +333,12 @@ async def session_events_stream(request, session_id):
         # 204 tells an EventSource not to reconnect: the session has exited and every
         # event after the resume point has been sent.
         return HttpResponse(status=204)
-    response = StreamingHttpResponse(
-        streams.session_stream(*opened), content_type="text/event-stream"
+    body = (
+        streams.session_stream(*opened)
+        if streams.served_by_asgi(request)
+        else streams.session_stream_blocking(*opened)
     )
+    response = StreamingHttpResponse(body, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
     return response

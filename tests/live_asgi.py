@@ -1,5 +1,10 @@
 """Serve loreos.asgi.application with uvicorn on a loopback port, in a thread of the
-test process (so it shares the test database, as Django's live_server does)."""
+test process (so it shares the test database, as Django's live_server does).
+
+While it serves, database connections are not kept between units of work
+(CONN_MAX_AGE 0, as Django's live_server closes its threads' connections): the server's
+threads, which outlive the test, must not hold the test database open (PostgreSQL could
+neither flush nor drop it)."""
 
 import contextlib
 import socket
@@ -16,13 +21,21 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve():
+def serve(app=None):
+    """Yield the base URL of loreos.asgi.application (or `app`) served by uvicorn."""
+    from django.db import connections
+
     from loreos.asgi import application
+
+    # Every thread's connection shares this settings dict.
+    database = connections["default"].settings_dict
+    kept = database.get("CONN_MAX_AGE", 0)
+    database["CONN_MAX_AGE"] = 0
 
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            application,
+            app or application,
             host="127.0.0.1",
             port=port,
             log_level="warning",
@@ -43,3 +56,4 @@ def serve():
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        database["CONN_MAX_AGE"] = kept

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from django.test import Client
 from httpx_sse import aconnect_sse, connect_sse
 
 from characters import streams
@@ -288,6 +289,11 @@ def test_idle_streams_cost_one_query_per_tick_not_one_each(
     assert 1 <= ticks <= elapsed / POLL + 2
     # Each tick asked for every watched session at once.
     assert max(calls["heads"]) == len(sessions)
+    # Clients that went away left nothing behind in the server.
+    deadline = time.monotonic() + 5
+    while any(w.subscribers for w in list(streams._watchers.values())):
+        assert time.monotonic() < deadline, "disconnected streams are still subscribed"
+        time.sleep(0.05)
 
 
 def test_the_production_command_serves_streams_and_the_api(tmp_path):
@@ -341,3 +347,24 @@ def test_the_production_command_serves_streams_and_the_api(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def test_under_a_wsgi_server_the_stream_still_works(session, key, settings):
+    """`manage.py runserver` (WSGI): the blocking variant, same messages and end."""
+    settings.LOREOS_STREAM_POLL_SECONDS = 0.01
+    for n in range(1, 4):
+        append_event(session, "note", {"n": n})
+    session_exit(session=session)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    response = client.get(
+        f"/v1/sessions/{session.pk}/events/stream", HTTP_LAST_EVENT_ID="1"
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/event-stream"
+    body = b"".join(response.streaming_content).decode()
+    assert [line for line in body.splitlines() if line.startswith("id:")] == [
+        "id: 2",
+        "id: 3",
+        "id: 4",
+    ]
+    assert "event: session.exited" in body
