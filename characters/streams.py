@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.db import close_old_connections
@@ -200,6 +201,16 @@ async def session_stream(session_id: str, after: int) -> AsyncIterator[str]:
                     break
                 except TimeoutError:
                     yield sse_comment()
+
+
+async def request_db(request, fn: Callable, *args):
+    """Database work of a stream request before it streams (authentication, access).
+    Under ASGI it runs on the watcher's threads (bounded, persistent connections);
+    under WSGI (manage.py runserver, Django's test client) in the request's own
+    thread, where its connection, and a test's transaction, live."""
+    if served_by_asgi(request):
+        return await watcher().run(fn, *args)
+    return await sync_to_async(fn, thread_sensitive=True)(*args)
 
 
 def served_by_asgi(request) -> bool:

@@ -324,9 +324,8 @@ async def session_events_stream(request, session_id):
         response = _error(MethodNotAllowed(request.method))
         response["Allow"] = "GET"
         return response
-    hub = streams.watcher()
     try:
-        opened = await hub.run(_open_stream, request, session_id)
+        opened = await streams.request_db(request, _open_stream, request, session_id)
     except (ApiError, APIException) as exc:
         return _error(exc)
     if opened is None:

@@ -180,11 +180,22 @@ def test_the_curator_access_rules_apply_to_the_streams(server, session):
         assert httpx.get(url, headers=not_a_curator).status_code == 403
 
 
-def test_under_a_wsgi_server_the_pages_poll_instead(session):
-    """`manage.py runserver` (WSGI) would buffer a stream whole: a 204 sends the page
-    back to polling."""
+def test_under_a_wsgi_server_a_stream_sends_the_status_once(session):
+    """`manage.py runserver` (WSGI) would buffer a live stream whole: the status as it
+    is now, then the end (the page polls from there)."""
     probe = make_request(session, probe_type="identity_selfie", status="generating")
     client = client_for(make_user("cora", accounts=[session.character.account]))
-    assert client.get(f"/curate/reports/{probe.pk}/stream").status_code == 204
-    batch_url = f"/curate/characters/{session.character.pk}/batches/{uuid.uuid4()}"
-    assert client.get(f"{batch_url}/stream").status_code == 204
+    character = session.character.pk
+    for polled_url, url in (
+        (f"/curate/reports/{probe.pk}/status.json", f"/curate/reports/{probe.pk}"),
+        (
+            f"/curate/characters/{character}/batches/{probe.pk}.json",
+            f"/curate/characters/{character}/batches/{probe.pk}",
+        ),
+    ):
+        polled = client.get(polled_url)
+        response = client.get(f"{url}/stream")
+        assert response.status_code == 200
+        assert response["Content-Type"] == "text/event-stream"
+        body = b"".join(response.streaming_content).decode()
+        assert body == f"event: status\ndata: {polled.content.decode()}\n\n"

@@ -8,7 +8,7 @@ of characters/streams.py wakes the stream, no query of its own while idle) and, 
 something is still in flight, at least every REFRESH_SECONDS (queued → generating is
 not an event); the stream ends after the message that says everything has finished.
 The page falls back to polling when EventSource fails, and under a WSGI server
-(`manage.py runserver`), where these views answer 204.
+(`manage.py runserver`), where these views send the current status once and end.
 """
 
 import asyncio
@@ -69,35 +69,29 @@ def _stream(body) -> StreamingHttpResponse:
     return response
 
 
-def _unavailable(request) -> HttpResponse | None:
-    """Under a WSGI server (manage.py runserver) a 204: the page polls instead."""
-    return None if streams.served_by_asgi(request) else HttpResponse(status=204)
+async def _serve(request, found, status, finished_key: str):
+    if isinstance(found, HttpResponse):
+        return found  # refused by curator_required
+    if streams.served_by_asgi(request):
+        return _stream(_push(request, found, status, finished_key))
+    # A WSGI server (manage.py runserver) would buffer a live stream whole: the status
+    # as it is now, then the end; the page polls from there.
+    response = await streams.request_db(request, status)
+    return _stream([f"event: status\ndata: {response.content.decode()}\n\n"])
 
 
 async def report_stream(request, pk):
-    if refused := _unavailable(request):
-        return refused
-    hub = streams.watcher()
-    found = await hub.run(_report_sessions, request, pk)
-    if isinstance(found, HttpResponse):
-        return found
-    return _stream(
-        _push(request, found, lambda: reports.report_status(request, pk), "done")
+    found = await streams.request_db(request, _report_sessions, request, pk)
+    return await _serve(
+        request, found, lambda: reports.report_status(request, pk), "done"
     )
 
 
 async def batch_stream(request, pk, batch_id):
-    if refused := _unavailable(request):
-        return refused
-    hub = streams.watcher()
-    found = await hub.run(_batch_sessions, request, pk, batch_id)
-    if isinstance(found, HttpResponse):
-        return found
-    return _stream(
-        _push(
-            request,
-            found,
-            lambda: runs.batch_status(request, pk, batch_id),
-            "finished",
-        )
+    found = await streams.request_db(request, _batch_sessions, request, pk, batch_id)
+    return await _serve(
+        request,
+        found,
+        lambda: runs.batch_status(request, pk, batch_id),
+        "finished",
     )
