@@ -266,11 +266,15 @@ def test_idle_streams_cost_one_query_per_tick_not_one_each(
     async def main():
         async with httpx.AsyncClient(timeout=10) as client:
             tasks = [asyncio.create_task(listen(client, s)) for s in sessions]
-            # Every stream has connected and read its (empty) backlog once, and the
-            # watcher has seen every session once.
-            while calls["events"] < len(sessions) or not calls["heads"]:
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(POLL * 4)
+            # Settled: every stream has read its (empty) backlog, the watcher's first
+            # sight of each session has woken it once more, and nothing reads now.
+            deadline = time.monotonic() + 15
+            while True:
+                assert time.monotonic() < deadline, "the streams never went idle"
+                seen = calls["events"]
+                await asyncio.sleep(POLL * 6)
+                if seen == calls["events"] >= len(sessions) and calls["heads"]:
+                    break
             before = (len(calls["heads"]), calls["events"])
             started = time.monotonic()
             await asyncio.sleep(idle)
