@@ -1,4 +1,4 @@
-"""Gunicorn settings; every value can be overridden with GUNICORN_* environment variables.
+"""Gunicorn settings; GUNICORN_* environment variables override each value.
 
 Workers are uvicorn's (an event loop per process) serving loreos.asgi:application: event
 streams wait on the loop, every other request runs on GUNICORN_THREADS threads per
@@ -25,6 +25,8 @@ graceful_timeout = 20
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
 errorlog = "-"
-# Bodies are streamed to a temp file past 2.5 MB; uploads past the limit are refused early.
+# Header lines up to 16 KB where gunicorn parses requests itself (--worker-class
+# gthread); uvicorn's workers use httptools' limits. Upload bodies past 2.5 MB
+# spool to a temporary file in Django either way.
 limit_request_field_size = 16384
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
