@@ -39,4 +39,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as u; h = os.environ.get('ALLOWED_HOSTS', '').split(',')[0].strip().lstrip('.'); u.urlopen(u.Request('http://127.0.0.1:8000/healthz', headers={'Host': h if h not in ('', '*') else 'localhost'}), timeout=4)"]
 
-CMD ["gunicorn", "loreos.wsgi", "-c", "loreos/gunicorn_conf.py"]
+CMD ["gunicorn", "loreos.asgi:application", "-c", "loreos/gunicorn_conf.py"]

@@ -185,7 +185,27 @@ def _stop(proc: subprocess.Popen, timeout: float = 15) -> None:
 class Gunicorn:
     """gunicorn with the project's loreos/gunicorn_conf.py on a free loopback port."""
 
-    def __init__(self, config: Config, log: Path, workers: int | None = None):
+    # The production command (compose.yaml, the Dockerfile, `make run`).
+    COMMAND = ["loreos.asgi:application", "-c", "loreos/gunicorn_conf.py"]
+    # The web server before the event stream: gthread workers on the WSGI app.
+    GTHREAD_COMMAND = [
+        "loreos.wsgi",
+        "-c",
+        "loreos/gunicorn_conf.py",
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "4",
+    ]
+
+    def __init__(
+        self,
+        config: Config,
+        log: Path,
+        workers: int | None = None,
+        command: list[str] | None = None,
+    ):
+        self.command = command or self.COMMAND
         self.config = config
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -202,7 +222,7 @@ class Gunicorn:
             env["GUNICORN_WORKERS"] = str(self.workers)
         self._out = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            [PY, "-m", "gunicorn", "loreos.wsgi", "-c", "loreos/gunicorn_conf.py"],
+            [PY, "-m", "gunicorn", *self.command],
             cwd=ROOT,
             env=env,
             stdout=self._out,
@@ -235,6 +255,16 @@ class Gunicorn:
             ["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True
         ).stdout
         return [int(pid) for pid in out.split()]
+
+    def worker_rss_kb(self) -> int:
+        """Resident memory of the worker processes, summed (KiB)."""
+        total = 0
+        for pid in self.worker_pids():
+            with contextlib.suppress(OSError, ValueError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        return total
 
     def _cpu_ticks(self) -> int:
         total = 0

@@ -10,7 +10,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RERUN = (
     "make bench   # or: .venv/bin/python -m benchmarks.run "
-    "[--only reads,events,...] [--quick]"
+    "[--only reads,events,streams,...] [--merge] [--quick]"
 )
 
 
@@ -40,6 +40,8 @@ class Scenario:
     seconds: float = 0.0
     # The machine's 1-minute load average when the scenario started and ended.
     load: tuple = ()
+    # When its run started (UTC): sections merged from earlier runs keep theirs.
+    ran_at: str = ""
 
     def add(self, row: Row) -> Row:
         self.rows.append(row)
@@ -89,6 +91,16 @@ def render(scenarios: list[Scenario], machine: dict, meta: dict) -> str:
         + (" (--quick: shorter samples)" if meta.get("quick") else "")
         + f"; load generator: {meta['load_tool']}.",
         "",
+        *(
+            [
+                f"Merged (--merge): {', '.join(meta['merged']['rerun'])} measured in "
+                "that run; the other sections are from the run of "
+                f"{meta['merged']['kept_from']} UTC (each section says when it ran).",
+                "",
+            ]
+            if meta.get("merged")
+            else []
+        ),
         "## Summary",
         "",
         "| Scenario | Runs on | Targets met | Verdict |",
@@ -121,7 +133,9 @@ def render(scenarios: list[Scenario], machine: dict, meta: dict) -> str:
             f'<a id="{sc.key}"></a>',
             f"## {sc.title}",
             "",
-            f"Runs on: {sc.runs_on}. Took {sc.seconds:.0f} s"
+            f"Runs on: {sc.runs_on}."
+            + (f" Run at {sc.ran_at} UTC." if sc.ran_at else "")
+            + f" Took {sc.seconds:.0f} s"
             + (
                 f"; load average {sc.load[0]:.1f} → {sc.load[1]:.1f} on "
                 f"{os.cpu_count()} cores."
@@ -180,13 +194,34 @@ def write(
     )
 
 
-def rerender(*, md: Path, js: Path) -> None:
-    """Rewrite RESULTS.md from a results.json (the figures unchanged)."""
+def _load(js: Path) -> tuple[list[Scenario], dict, dict]:
     data = json.loads(js.read_text())
     scenarios = []
     for raw in data["scenarios"]:
         raw = dict(raw)
         raw.pop("verdict", None)
+        raw.setdefault("ran_at", data["meta"]["started"])
         rows = [Row(**row) for row in raw.pop("rows")]
         scenarios.append(Scenario(**raw, rows=rows))
-    md.write_text(render(scenarios, data["machine"], data["meta"]))
+    return scenarios, data["machine"], data["meta"]
+
+
+def merged(new: list[Scenario], *, js: Path, meta: dict) -> list[Scenario]:
+    """The scenarios of the existing results.json with `new` in place of (or after)
+    those of the same key; `meta` records which ones this run measured."""
+    if not js.exists():
+        return new
+    old, _, old_meta = _load(js)
+    fresh = {sc.key: sc for sc in new}
+    out = [fresh.pop(sc.key, sc) for sc in old] + list(fresh.values())
+    meta["merged"] = {
+        "rerun": [sc.key for sc in new],
+        "kept_from": old_meta.get("merged", {}).get("kept_from") or old_meta["started"],
+    }
+    return out
+
+
+def rerender(*, md: Path, js: Path) -> None:
+    """Rewrite RESULTS.md from a results.json (the figures unchanged)."""
+    scenarios, machine, meta = _load(js)
+    md.write_text(render(scenarios, machine, meta))

@@ -4,6 +4,7 @@ results.json, then stop everything it started and drop the database.
 
     .venv/bin/python -m benchmarks.run                 # every scenario (~8 min)
     .venv/bin/python -m benchmarks.run --only reads,events --quick
+    .venv/bin/python -m benchmarks.run --only streams --merge  # one; keep the rest
 
 Needs PostgreSQL (BENCH_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres) and
 Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379/11; its database is flushed).
@@ -33,6 +34,7 @@ SCENARIOS = [
     "judge",
     "judge_eval",
     "batch",
+    "streams",
 ]
 
 
@@ -97,6 +99,12 @@ def main(argv=None) -> int:
     )
     parser.add_argument(
         "--keep", action="store_true", help="keep the scratch database and var dir"
+    )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="with --only: keep the other scenarios of the existing results.json "
+        "(each section says when it ran)",
     )
     parser.add_argument(
         "--render",
@@ -181,6 +189,10 @@ def main(argv=None) -> int:
     }
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
+    for scenario in done:
+        scenario.ran_at = started_at
+    if args.merge:
+        done = results.merged(done, js=out / "results.json", meta=meta)
     results.write(done, machine, meta, md=out / "RESULTS.md", js=out / "results.json")
     print(
         f"wrote {out / 'RESULTS.md'} ({meta['seconds']:.0f} s); logs in {logs}",

@@ -11,4 +11,5 @@ urlpatterns = [
     path("sessions/<str:session_id>", views.SessionDetailView.as_view()),
     path("sessions/<str:session_id>/exit", views.SessionExitView.as_view()),
     path("sessions/<str:session_id>/events", views.SessionEventsView.as_view()),
+    path("sessions/<str:session_id>/events/stream", views.session_events_stream),
 ]

@@ -1,6 +1,8 @@
 """HTTP ↔ services for characters, versions, launch readiness and sessions."""
 
 from django.conf import settings
+from django.http import HttpResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -8,15 +10,19 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
+from rest_framework.exceptions import APIException, MethodNotAllowed, NotAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loreos.api.errors import validation_error
+from loreos.api.errors import ApiError, validation_error
+from loreos.api.exceptions import exception_handler
 from loreos.api.pagination import paginate
 from loreos.api.responses import action, v0
 from loreos.api.schema import ERRORS, ErrorEnvelope, v0_envelope
 
-from . import readiness, selectors, services
+from . import readiness, selectors, services, streams
+from .auth import ApiKeyAuthentication
 from .serializers import (
     CharacterPatchSerializer,
     CharacterSerializer,
@@ -24,6 +30,7 @@ from .serializers import (
     EventSerializer,
     SessionSerializer,
     VersionSerializer,
+    event_dict,
 )
 
 
@@ -217,20 +224,6 @@ def _int_param(request, name, default, low, high):
     return value
 
 
-_timestamp = EventSerializer().fields["created_at"]
-
-
-def event_dict(event) -> dict:
-    """One event as EventSerializer shapes it, without its per-field overhead (the
-    events page is the hottest read: see benchmarks/)."""
-    return {
-        "seq": event.seq,
-        "type": event.type,
-        "created_at": _timestamp.to_representation(event.created_at),
-        "data": event.data,
-    }
-
-
 class SessionEventsView(APIView):
     @extend_schema(
         parameters=[
@@ -278,3 +271,71 @@ class SessionEventsView(APIView):
                 )
             ],
         )
+
+
+def _stream_after(request) -> int:
+    """Where a stream resumes: after Last-Event-ID (a reconnecting EventSource sends
+    it), else after ?since=N, else from the first event."""
+    raw = request.headers.get("Last-Event-ID")
+    name = "Last-Event-ID"
+    if raw in (None, ""):
+        raw, name = request.GET.get("since"), "since"
+    if raw in (None, ""):
+        return 0
+    try:
+        value = int(raw)
+    except ValueError:
+        raise validation_error(name, "must be an integer") from None
+    if not 0 <= value <= 2**62:
+        raise validation_error(name, f"must be between 0 and {2**62}")
+    return value
+
+
+def _open_stream(request, session_id):
+    """Authenticate exactly as every /v1 view does, find the session (another
+    account's is a 404), read where to resume; None when nothing can follow."""
+    authenticated = ApiKeyAuthentication().authenticate(request)
+    if authenticated is None:
+        raise NotAuthenticated("missing API key; send 'Authorization: Bearer <key>'")
+    session = selectors.session_get(authenticated[0], session_id)
+    after = _stream_after(request)
+    if session.status == session.Status.EXITED and session.last_seq <= after:
+        return None
+    return str(session.pk), after
+
+
+def _error(exc) -> HttpResponse:
+    response = exception_handler(exc, {})
+    if response is None:
+        raise exc
+    response.accepted_renderer = JSONRenderer()
+    response.accepted_media_type = "application/json"
+    response.renderer_context = {}
+    return response.render()
+
+
+@csrf_exempt  # API-key auth, like every DRF view under /v1
+async def session_events_stream(request, session_id):
+    """GET /v1/sessions/{id}/events/stream: the session's events as Server-Sent Events
+    (characters/streams.py; format and resume rules in docs/api-decisions.md)."""
+    if request.method != "GET":
+        response = _error(MethodNotAllowed(request.method))
+        response["Allow"] = "GET"
+        return response
+    try:
+        opened = await streams.request_db(request, _open_stream, request, session_id)
+    except (ApiError, APIException) as exc:
+        return _error(exc)
+    if opened is None:
+        # 204 tells an EventSource not to reconnect: the session has exited and every
+        # event after the resume point has been sent.
+        return HttpResponse(status=204)
+    body = (
+        streams.session_stream(*opened)
+        if streams.served_by_asgi(request)
+        else streams.session_stream_blocking(*opened)
+    )
+    response = StreamingHttpResponse(body, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    return response

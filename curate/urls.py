@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import assets, characters, reports, review, runs, thumbs
+from .views import assets, characters, reports, review, runs, streams, thumbs
 
 app_name = "curate"
 
@@ -19,6 +19,11 @@ urlpatterns = [
         runs.batch_status,
         name="batch-status",
     ),
+    path(
+        "characters/<uuid:pk>/batches/<str:batch_id>/stream",
+        streams.batch_stream,
+        name="batch-stream",
+    ),
     path("assets/<uuid:pk>/", assets.asset_detail, name="asset"),
     path("assets/<uuid:pk>/decide", assets.asset_action, name="asset-action"),
     path("review/", review.queue, name="review"),
@@ -26,6 +31,7 @@ urlpatterns = [
     path("reports/", reports.report_list, name="reports"),
     path("reports/<uuid:pk>/", reports.report_detail, name="report"),
     path("reports/<uuid:pk>/status.json", reports.report_status, name="report-status"),
+    path("reports/<uuid:pk>/stream", streams.report_stream, name="report-stream"),
     path("thumbs/a/<uuid:pk>/<int:size>", thumbs.asset_thumb, name="asset-thumb"),
     path("thumbs/r/<uuid:pk>/<int:size>", thumbs.request_thumb, name="request-thumb"),
 ]

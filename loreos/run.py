@@ -40,7 +40,7 @@ def main() -> int:
             sys.executable,
             "-m",
             "gunicorn",
-            "loreos.wsgi",
+            "loreos.asgi:application",
             "-c",
             "loreos/gunicorn_conf.py",
             "--bind",

@@ -65,6 +65,9 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "loreos.urls"
 WSGI_APPLICATION = "loreos.wsgi.application"
+ASGI_APPLICATION = "loreos.asgi.application"
+# Threads per web process for every request but the event streams (loreos/asgi.py).
+LOREOS_WEB_THREADS = env.int("GUNICORN_THREADS", default=4)
 
 TEMPLATES = [
     {
@@ -329,6 +332,13 @@ LOREOS_MAX_IMAGE_PIXELS = env.int("LOREOS_MAX_IMAGE_PIXELS", default=64_000_000)
 LOREOS_UNITS_PER_IMAGE = env.int("LOREOS_UNITS_PER_IMAGE", default=1)
 LOREOS_MAX_BATCH_IMAGES = 8
 LOREOS_EVENTS_PAGE_LIMIT = env.int("LOREOS_EVENTS_PAGE_LIMIT", default=100)
+# Live event stream (GET /v1/sessions/{id}/events/stream): a comment line this often
+# keeps proxies from closing an idle stream; each process checks the sessions that have
+# subscribers for new events this often, in one query (characters/streams.py).
+LOREOS_STREAM_HEARTBEAT_SECONDS = env.float(
+    "LOREOS_STREAM_HEARTBEAT_SECONDS", default=15.0
+)
+LOREOS_STREAM_POLL_SECONDS = env.float("LOREOS_STREAM_POLL_SECONDS", default=0.5)
 LOREOS_DEFAULT_PAGE_SIZE = env.int("LOREOS_DEFAULT_PAGE_SIZE", default=50)
 # visual-inventory lists this many newest assets per category (counts cover them all).
 LOREOS_INVENTORY_ASSETS_PER_CATEGORY = env.int(

@@ -383,7 +383,9 @@ def test_a_fresh_key_of_account_b_sees_only_b(world):
 @dataclass(frozen=True)
 class Page:
     method: str = "get"
-    kind: str = "html"  # html: anonymous → sign-in; json: anonymous → 401; image: → 404
+    # html and stream (Server-Sent Events): anonymous → sign-in; json: anonymous → 401;
+    # image: → 404
+    kind: str = "html"
     data: object = None  # callable(curate_world) -> POST data
     json_body: bool = False
     names_object: bool = True  # the URL names one of account A's objects
@@ -399,6 +401,7 @@ PAGES = {
         data=lambda w: {"categories": ["wardrobe"], "count_per_category": 1},
     ),
     "batch-status": Page(kind="json"),
+    "batch-stream": Page(kind="stream"),
     "asset": Page(),
     "asset-action": Page("post", data=lambda w: {"decision": "approve"}),
     "review": Page(names_object=False),
@@ -412,6 +415,7 @@ PAGES = {
     "reports": Page(names_object=False),
     "report": Page(),
     "report-status": Page(kind="json"),
+    "report-stream": Page(kind="stream"),
     "asset-thumb": Page(kind="image"),
     "request-thumb": Page(kind="image"),
 }
@@ -489,6 +493,7 @@ def page_url(name: str, w: dict) -> str:
         "run-probe": {"pk": w["character_id"]},
         "run-batch": {"pk": w["character_id"]},
         "batch-status": {"pk": w["character_id"], "batch_id": w["batch_id"]},
+        "batch-stream": {"pk": w["character_id"], "batch_id": w["batch_id"]},
         "asset": {"pk": w["asset_id"]},
         "asset-action": {"pk": w["held_id"]},
         "review": {},
@@ -496,6 +501,7 @@ def page_url(name: str, w: dict) -> str:
         "reports": {},
         "report": {"pk": w["probe_id"]},
         "report-status": {"pk": w["probe_id"]},
+        "report-stream": {"pk": w["probe_id"]},
         "asset-thumb": {"pk": w["asset_id"], "size": 96},
         "request-thumb": {"pk": w["probe_id"], "size": 96},
     }[name]
@@ -537,7 +543,7 @@ def test_curator_matrix(name, curate_world):
 
     # Anonymous: the sign-in page (HTML), a 401 (JSON), a 404 (an image URL).
     anonymous = rolled_back(lambda: visit(Client(), name, w))
-    if page.kind == "html":
+    if page.kind in ("html", "stream"):
         assert anonymous.status_code == 302, anonymous.status_code
         assert anonymous["Location"].startswith("/accounts/login/?next=")
     elif page.kind == "json":

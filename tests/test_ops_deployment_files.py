@@ -62,7 +62,7 @@ def test_compose_runs_every_role(compose):
         "migrate",
         "--noinput",
     ]
-    assert services["web"]["command"][:2] == ["gunicorn", "loreos.wsgi"]
+    assert services["web"]["command"][:2] == ["gunicorn", "loreos.asgi:application"]
     worker = services["worker"]["command"]
     assert worker[:4] == ["celery", "-A", "loreos", "worker"] and "--beat" in worker
     assert "--beat" not in services["worker-extra"]["command"]
@@ -101,7 +101,8 @@ def test_dockerfile_serves_the_web_role_from_the_project_files():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert dockerfile.startswith("#") and "\nFROM python:3.11" in dockerfile
     assert (
-        'CMD ["gunicorn", "loreos.wsgi", "-c", "loreos/gunicorn_conf.py"]' in dockerfile
+        'CMD ["gunicorn", "loreos.asgi:application", "-c", "loreos/gunicorn_conf.py"]'
+        in dockerfile
     )
     assert "collectstatic --noinput" in dockerfile
     assert "\nUSER loreos" in dockerfile

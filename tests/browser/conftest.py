@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.live_asgi import serve
+
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -23,6 +25,33 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
             if not Path(CHROMIUM).exists():
                 item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} is not installed"))
+
+
+class AsgiLiveServer:
+    """What the tests read of pytest-django's LiveServer (`url`), plus the settings
+    change its `_live_server_helper` fixture enables around each test."""
+
+    def __init__(self, url):
+        from django.test.utils import modify_settings
+
+        self.url = url
+        self._live_server_modified_settings = modify_settings(
+            ALLOWED_HOSTS={"append": "127.0.0.1"}
+        )
+
+
+@pytest.fixture(scope="package")
+def live_server(_test_database_before_the_browser):
+    """The production application instead of Django's WSGI test server: uvicorn serving
+    loreos.asgi (event streams on the event loop, everything else on the threaded WSGI
+    side), with static files from the finders as pytest-django's live_server serves
+    them. The pages' EventSource streams work only here."""
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    from loreos.asgi import application
+
+    with serve(ASGIStaticFilesHandler(application)) as url:
+        yield AsgiLiveServer(url)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -155,6 +155,8 @@ def test_a_report_updates_itself_while_it_generates(
         consistency=None,
     )
 
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
     sign_in(page, live_server, next_path=f"/curate/reports/{probe.pk}/")
     expect(page.locator("#report-state")).to_have_text("generating")
     expect(page.get_by_text("Generating…")).to_be_visible()
@@ -169,6 +171,9 @@ def test_a_report_updates_itself_while_it_generates(
     )
     expect(page.locator(".report-body")).to_contain_text("Passed")
     shot(page, "08-report-ready")
+    # Followed by its server-sent stream, not by polling.
+    assert f"{live_server.url}/curate/reports/{probe.pk}/stream" in fetched
+    assert not [url for url in fetched if url.endswith("/status.json")]
 
     page.goto(f"{live_server.url}/curate/reports/")
     expect(page.get_by_role("link", name="identity_selfie")).to_be_visible()
@@ -195,6 +200,8 @@ def test_run_a_batch_from_the_character_page_and_watch_it(
     ImageRequest.objects.filter(pk__in=saved).update(
         request_status="generating", completed_at=None
     )
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
     page.reload()
     expect(page.locator("#progress .progress-text")).to_contain_text("2 of 4")
     expect(page.locator("#progress .spinner")).to_have_count(2)
@@ -209,6 +216,9 @@ def test_run_a_batch_from_the_character_page_and_watch_it(
     review = page.get_by_role("link", name=re.compile(r"Review the 4 held candidate"))
     expect(review).to_be_visible()
     shot(page, "12-batch-done")
+    # Followed by its server-sent stream, not by polling.
+    assert [url for url in fetched if url.endswith("/stream")]
+    assert not [url for url in fetched if "/batches/" in url and url.endswith(".json")]
     review.click()
     expect(page.locator(".rcard")).to_have_count(4)
 
