@@ -19,14 +19,14 @@ def _register_slow_backend() -> None:
 
     original = backends.get_backend
 
-    def get_backend(name=None):
+    def get_backend(name=None, options=None):
         from django.conf import settings
 
         if (name or settings.LOREOS_IMAGE_BACKEND) == "bench-slow":
             from .slow_backend import SlowBackend
 
             return SlowBackend()
-        return original(name)
+        return original(name, options)
 
     # Replace the function wherever the engine bound it by name.
     import importlib

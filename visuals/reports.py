@@ -43,6 +43,8 @@ def summary_of(image_request) -> str:
             f"Image generated but the request did not succeed ({status}): viewable, "
             "not promotable and not delivered. See failure_reason."
         )
+    if status == "canceled":
+        return "Canceled before an image was made. See failure_reason."
     if status in ("failed", "blocked"):
         return f"No servable image ({status}). See failure_reason."
     return "Unknown state."
