@@ -65,6 +65,7 @@ class World:
     session_id: str
     asset_id: str
     probe_id: str
+    batch_id: str
     clients: dict = field(default_factory=dict)
 
     def fill(self, path: str, *, foreign=False) -> str:
@@ -75,6 +76,7 @@ class World:
                 "session_id": str(uuid.uuid4()),
                 "asset_id": str(uuid.uuid4()),
                 "probe_id": str(uuid.uuid4()),
+                "batch_id": str(uuid.uuid4()),
             }
         else:
             ids = {
@@ -82,6 +84,7 @@ class World:
                 "session_id": self.session_id,
                 "asset_id": self.asset_id,
                 "probe_id": self.probe_id,
+                "batch_id": self.batch_id,
             }
         for name, value in ids.items():
             path = path.replace("{" + name + "}", value)
@@ -120,6 +123,7 @@ def world(api, demo_api, other_api, make_character):
         session_id=session_id,
         asset_id=upload.json()["data"]["id"],
         probe_id=str(probe.pk),
+        batch_id=str(_probe_row(character_id, session_id, batch=True).batch_id),
         clients={
             "developer": api,
             "demo": demo_api,
@@ -129,18 +133,27 @@ def world(api, demo_api, other_api, make_character):
     )
 
 
-def _probe_row(character_id, session_id) -> ImageRequest:
-    """A finished probe of A (made directly: the matrix is about access)."""
+WORLD_REQUESTS = 2  # the world's finished probe and its finished batch item
+
+
+def _probe_row(character_id, session_id, batch=False) -> ImageRequest:
+    """A finished probe of A, or (batch) a finished inventory generation of a batch
+    (made directly: the matrix is about access)."""
     from characters.models import Character
 
     character = Character.objects.get(pk=character_id)
+    kind = (
+        {"origin": ImageRequest.Origin.INVENTORY, "category": "wardrobe"}
+        if batch
+        else {"origin": ImageRequest.Origin.PROBE, "probe_type": "identity_selfie"}
+    )
     return ImageRequest.objects.create(
         character=character,
         session_id=session_id,
         version_id=character.active_version_id,
-        origin=ImageRequest.Origin.PROBE,
-        probe_type="identity_selfie",
+        batch_id=uuid.uuid4() if batch else None,
         image_kind="selfie",
+        **kind,
         request_status=ImageRequest.Status.FAILED,
         failure_reason="made by the test",
     )
@@ -200,6 +213,9 @@ ROWS = {
         metered=True,
     ),
     "GET /v1/characters/{slug}/image-probe/{probe_id}": Row(200),
+    # The world's probe and batch are finished: a cancel is 409 request_finished.
+    "POST /v1/characters/{slug}/image-probe/{probe_id}/cancel": Row(409),
+    "POST /v1/characters/{slug}/inventory/batches/{batch_id}/cancel": Row(409),
     "POST /v1/characters/{slug}/inventory/generate": Row(
         200,
         _json(lambda w: {"categories": ["wardrobe"], "session_id": w.session_id}),
@@ -307,7 +323,9 @@ def test_authorization_matrix(operation, world):
     if row.metered:
         assert_error(demo, 403, "demo_key_forbidden")
         assert ImageRequest.objects.filter(pk=world.probe_id).count() == 1
-        assert ImageRequest.objects.count() == 1, "a refused call created a request"
+        assert ImageRequest.objects.count() == WORLD_REQUESTS, (
+            "a refused call created a request"
+        )
     else:
         assert demo.status_code == row.ok, (demo.status_code, demo.content)
 

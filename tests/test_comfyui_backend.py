@@ -190,3 +190,42 @@ def test_placeholders_keep_their_type_and_fill_inside_strings():
         "1": {"class_type": "X", "inputs": {"seed": "{{seed}}", "t": "a {{seed}}"}}
     }
     assert workflows.fill(graph, {"seed": 7})["1"]["inputs"] == {"seed": 7, "t": "a 7"}
+
+
+def test_start_up_refuses_a_comfyui_template_without_an_identity_image(
+    settings, tmp_path
+):
+    from visuals.engine.backends import generators_check
+
+    path = tmp_path / "plain.json"
+    path.write_text(
+        json.dumps({"1": {"class_type": "SaveImage", "inputs": {"images": ["2", 0]}}})
+    )
+    settings.LOREOS_IMAGE_BACKEND = "comfyui"
+    settings.LOREOS_COMFYUI_WORKFLOW = str(path)
+    with pytest.raises(ImproperlyConfigured, match="references no identity image"):
+        generators_check()
+    settings.LOREOS_COMFYUI_WORKFLOW = ""
+    generators_check()  # the shipped default template is fine
+    settings.LOREOS_GENERATORS = {"gpu": {"backend": "comfyui", "workflow": str(path)}}
+    with pytest.raises(ImproperlyConfigured, match="plain.json"):
+        generators_check()
+
+
+def test_the_template_refusal_stops_django_from_starting(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "plain.json"
+    path.write_text(json.dumps({"1": {"class_type": "SaveImage", "inputs": {}}}))
+    env = {
+        **os.environ,
+        "LOREOS_IMAGE_BACKEND": "comfyui",
+        "LOREOS_COMFYUI_WORKFLOW": str(path),
+    }
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode != 0
+    assert "references no identity image" in done.stderr

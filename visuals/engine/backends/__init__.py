@@ -128,6 +128,25 @@ def generator_names() -> list[str]:
     return sorted({"default", *settings.LOREOS_GENERATORS})
 
 
+def generators_check() -> None:
+    """Refuse to start (ImproperlyConfigured) when a configured generator cannot work:
+    an unknown backend, or a ComfyUI workflow template that is unreadable or names no
+    identity image. Called at start-up (VisualsConfig.ready)."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    for generator in generator_names():
+        name, options = generator_spec(generator)
+        if name not in BACKENDS and generator != "default":
+            raise ImproperlyConfigured(
+                f"LOREOS_GENERATORS[{generator!r}]: unknown backend {name!r} "
+                f"(one of {', '.join(BACKENDS)})"
+            )
+        if name == "comfyui":
+            from .workflows import template_load
+
+            template_load(options.get("workflow", settings.LOREOS_COMFYUI_WORKFLOW))
+
+
 def get_backend(name: str | None = None, options: dict | None = None):
     """The backend called `name` (default: LOREOS_IMAGE_BACKEND), with `options`."""
     name = name or settings.LOREOS_IMAGE_BACKEND
