@@ -296,6 +296,22 @@ LOREOS_HTTP_BACKOFF_SECONDS = env.float("LOREOS_HTTP_BACKOFF_SECONDS", default=0
 # SDXL + InstantID template; see docs/comfyui.md).
 LOREOS_COMFYUI_URL = env.str("LOREOS_COMFYUI_URL", default="http://127.0.0.1:8188")
 LOREOS_COMFYUI_WORKFLOW = env.str("LOREOS_COMFYUI_WORKFLOW", default="")
+# fal and Replicate (docs/generators.md): key, model, base URL (overridable for tests),
+# and whether to ask for a webhook at LOREOS_PUBLIC_BASE_URL (it must be reachable
+# from the provider); Replicate's webhook signing secret (whsec_…).
+LOREOS_FAL_KEY = env.str("LOREOS_FAL_KEY", default="")
+LOREOS_FAL_MODEL = env.str("LOREOS_FAL_MODEL", default="fal-ai/flux-pulid")
+LOREOS_FAL_QUEUE_URL = env.str("LOREOS_FAL_QUEUE_URL", default="https://queue.fal.run")
+LOREOS_FAL_WEBHOOKS = env.bool("LOREOS_FAL_WEBHOOKS", default=False)
+LOREOS_REPLICATE_API_TOKEN = env.str("LOREOS_REPLICATE_API_TOKEN", default="")
+LOREOS_REPLICATE_MODEL = env.str(
+    "LOREOS_REPLICATE_MODEL", default="black-forest-labs/flux-kontext-pro"
+)
+LOREOS_REPLICATE_BASE_URL = env.str(
+    "LOREOS_REPLICATE_BASE_URL", default="https://api.replicate.com"
+)
+LOREOS_REPLICATE_WEBHOOKS = env.bool("LOREOS_REPLICATE_WEBHOOKS", default=False)
+LOREOS_REPLICATE_WEBHOOK_SECRET = env.str("LOREOS_REPLICATE_WEBHOOK_SECRET", default="")
 # Scene continuity bands (colour-histogram similarity, higher is more alike). Measured:
 # a same-scene follow-up scores 0.67 against its parent; unrelated pictures 0.19–0.46.
 LOREOS_SCENE_PASS_SIMILARITY = env.float("LOREOS_SCENE_PASS_SIMILARITY", default=0.60)

@@ -163,6 +163,14 @@ def get_backend(name: str | None = None, options: dict | None = None):
         from .comfyui import ComfyUIBackend
 
         return ComfyUIBackend(**options)
+    if name == "fal":
+        from .fal import FalBackend
+
+        return FalBackend(**options)
+    if name == "replicate":
+        from .replicate import ReplicateBackend
+
+        return ReplicateBackend(**options)
     raise UnknownBackend(
         f"unknown image backend {name!r}: set LOREOS_IMAGE_BACKEND to one of "
         + ", ".join(BACKENDS)
