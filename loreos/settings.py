@@ -303,6 +303,9 @@ LOREOS_FAL_KEY = env.str("LOREOS_FAL_KEY", default="")
 LOREOS_FAL_MODEL = env.str("LOREOS_FAL_MODEL", default="fal-ai/flux-pulid")
 LOREOS_FAL_QUEUE_URL = env.str("LOREOS_FAL_QUEUE_URL", default="https://queue.fal.run")
 LOREOS_FAL_WEBHOOKS = env.bool("LOREOS_FAL_WEBHOOKS", default=False)
+LOREOS_FAL_JWKS_URL = env.str(
+    "LOREOS_FAL_JWKS_URL", default="https://rest.alpha.fal.ai/.well-known/jwks.json"
+)
 LOREOS_REPLICATE_API_TOKEN = env.str("LOREOS_REPLICATE_API_TOKEN", default="")
 LOREOS_REPLICATE_MODEL = env.str(
     "LOREOS_REPLICATE_MODEL", default="black-forest-labs/flux-kontext-pro"

@@ -410,6 +410,9 @@ PAGES = {
     "reports": Page(names_object=False),
     "report": Page(),
     "report-status": Page(kind="json"),
+    # The world's probe and batch are finished: the cancel redirects with the refusal.
+    "report-cancel": Page("post"),
+    "batch-cancel": Page("post"),
     "asset-thumb": Page(kind="image"),
     "request-thumb": Page(kind="image"),
 }
@@ -494,6 +497,8 @@ def page_url(name: str, w: dict) -> str:
         "reports": {},
         "report": {"pk": w["probe_id"]},
         "report-status": {"pk": w["probe_id"]},
+        "report-cancel": {"pk": w["probe_id"]},
+        "batch-cancel": {"pk": w["character_id"], "batch_id": w["batch_id"]},
         "asset-thumb": {"pk": w["asset_id"], "size": 96},
         "request-thumb": {"pk": w["probe_id"], "size": 96},
     }[name]

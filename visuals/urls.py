@@ -1,6 +1,15 @@
 from django.urls import path
 
-from .views import assets, cancels, generations, inventory, probes, readiness, runtime
+from .views import (
+    assets,
+    cancels,
+    generations,
+    inventory,
+    probes,
+    provider_hooks,
+    readiness,
+    runtime,
+)
 
 urlpatterns: list = []
 
@@ -48,5 +57,13 @@ urlpatterns += [
     path(
         "characters/<slug:slug>/inventory/batches/<str:batch_id>/cancel",
         cancels.BatchCancelView.as_view(),
+    ),
+]
+
+# Hosted generators call back here when a job ends (verified signatures only).
+urlpatterns += [
+    path(
+        "generators/<str:provider>/webhook",
+        provider_hooks.GeneratorWebhookView.as_view(),
     ),
 ]

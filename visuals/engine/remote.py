@@ -163,3 +163,24 @@ def cancel_in_flight(image_request: ImageRequest) -> bool:
     except Unavailable as exc:
         logger.warning("cancel of %s failed: %s", image_request.pk, exc)
         return False
+
+
+def wake(provider: str, request_id: str, job_id: str | None) -> bool:
+    """A verified provider webhook: schedule an immediate check of the request's job
+    (the check reads the provider itself; the webhook's body is never trusted)."""
+    from ..tasks import check_remote_image
+
+    row = (
+        ImageRequest.objects.filter(
+            pk=request_id,
+            request_status=ImageRequest.Status.GENERATING,
+            backend=provider,
+        )
+        .values("attempts", "remote_handle")
+        .first()
+    )
+    handle = (row or {}).get("remote_handle") or {}
+    if not job_id or job_id not in (handle.get("id"), handle.get("request_id")):
+        return False
+    check_remote_image.apply_async(args=[str(request_id), row["attempts"], 0, 0])
+    return True
