@@ -76,6 +76,15 @@ def report(image_request) -> dict:
         "continuity_dependent": image_request.probe_type in CONTINUITY_PROBES,
         "created_at": _iso(image_request.created_at),
         "completed_at": _iso(image_request.completed_at),
+        # Additive: which named generator (and backend) made it.
+        "generator": generator_of(image_request),
+    }
+
+
+def generator_of(image_request) -> dict:
+    return {
+        "name": image_request.generator or "default",
+        "backend": image_request.backend or None,
     }
 
 

@@ -9,12 +9,14 @@ An asset leaves the API as (AssetSerializer):
     promotion_status     candidate | approved_anchor | approved_keyframe
     qa_status            unreviewed | passed | failed
     source               upload | inventory | probe | runtime
-    image_request_id     the probe / generation (image request) that produced it, or null
-    advice               measured identity-image advice: [{code, message}] (never blocking)
+    image_request_id     the probe / generation (image request) that made it, or null
+    advice               measured identity-image advice: [{code, message}], never
+                         blocking
     decided_at, decision_reason    the last lifecycle decision
     created_at, updated_at
 """
 
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
 from .models import VisualAsset
@@ -155,6 +157,14 @@ class ProbeReportSerializer(serializers.Serializer):
     continuity_dependent = serializers.BooleanField()
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
+    generator = inline_serializer(
+        name="ReportGenerator",
+        fields={
+            "name": serializers.CharField(),
+            "backend": serializers.CharField(allow_null=True),
+        },
+        help_text="additive: the named generator (LOREOS_GENERATORS) and its backend",
+    )
 
 
 class GenerationReportSerializer(ProbeReportSerializer):
