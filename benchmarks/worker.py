@@ -130,9 +130,10 @@ def _time_stages(path: Path) -> None:
     engine.run = pipeline.run = timed_run
     get_backend = backends.get_backend
 
-    def timed_get_backend(name=None):
-        backend = get_backend(name)
-        backend.generate = timed(backend.generate, "backend")
+    def timed_get_backend(name=None, options=None):
+        backend = get_backend(name, options)
+        if hasattr(backend, "generate"):  # a remote job's backend time is not ours
+            backend.generate = timed(backend.generate, "backend")
         return backend
 
     for name, module in list(sys.modules.items()):
