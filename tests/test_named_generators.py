@@ -66,3 +66,23 @@ def test_generators_come_from_settings_with_the_backend_variables_as_default(
     )
     assert generator_spec("") == ("compositor", {})
     assert generator_spec("gpu") == ("comfyui", {"url": "u"})
+
+
+def test_a_character_names_its_generator_and_a_probe_may_override_it(
+    api, ready, settings
+):
+    settings.LOREOS_GENERATORS = {
+        "fast": {"backend": "compositor"},
+        "also": {"backend": "compositor"},
+    }
+    bad = api.patch("/v1/characters/mira", {"generator": "nope"}, format="json")
+    detail = assert_error(bad, 422, "validation_error")
+    assert detail["field"] == "generator"
+    answer = api.patch("/v1/characters/mira", {"generator": "fast"}, format="json")
+    assert answer.status_code == 200 and answer.json()["data"]["generator"] == "fast"
+    first = probe(api, ready).json()["data"]["probe_id"]
+    second = probe(api, ready, generator="also").json()["data"]["probe_id"]
+    assert ImageRequest.objects.get(pk=first).generator == "fast"
+    assert ImageRequest.objects.get(pk=second).generator == "also"
+    report = api.get(f"/v1/characters/mira/image-probe/{first}").json()
+    assert report["generator"] == {"name": "fast", "backend": "compositor"}

@@ -112,7 +112,7 @@ def _create(character, session, requests_kwargs, actor) -> list[ImageRequest]:
                     version_id=character.active_version_id,
                     request_status=ImageRequest.Status.QUEUED,
                     created_by=actor,
-                    **kwargs,
+                    **{"generator": character.generator, **kwargs},
                 )
                 for kwargs in requests_kwargs
             ]
@@ -153,7 +153,7 @@ def probe_create(
                 "origin": ImageRequest.Origin.PROBE,
                 "probe_type": probe_type,
                 "image_kind": PROBE_IMAGE_KIND[probe_type],
-                "generator": generator,
+                "generator": generator or character.generator,
             }
         ],
         actor,
