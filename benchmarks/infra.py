@@ -297,16 +297,27 @@ class CeleryWorker:
     """A Celery worker (prefork) started through benchmarks.worker, which can register
     the benchmark-only slow backend before the worker starts."""
 
-    def __init__(self, config: Config, log: Path, *, concurrency: int, backend: str):
+    def __init__(
+        self,
+        config: Config,
+        log: Path,
+        *,
+        concurrency: int,
+        backend: str,
+        env: dict | None = None,
+    ):
         self.config = config
         self.log = log
         self.concurrency = concurrency
         self.backend = backend
+        self.extra_env = env or {}
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self):
         env = self.config.child_env(
-            LOREOS_BENCH_BACKEND=self.backend, LOREOS_BENCH_WORKER_LOG=str(self.log)
+            LOREOS_BENCH_BACKEND=self.backend,
+            LOREOS_BENCH_WORKER_LOG=str(self.log),
+            **self.extra_env,
         )
         for suffix in (".ready", ".models", ".tasks", ".stages"):
             self.log.with_suffix(suffix).unlink(missing_ok=True)

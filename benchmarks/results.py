@@ -89,7 +89,13 @@ def render(scenarios: list[Scenario], machine: dict, meta: dict) -> str:
         "",
         f"Run at {meta['started']} UTC, {meta['seconds']:.0f} s in all"
         + (" (--quick: shorter samples)" if meta.get("quick") else "")
-        + f"; load generator: {meta['load_tool']}.",
+        + f"; load generator: {meta['load_tool']}."
+        + (
+            f" The remote-jobs scenario was run alone at "
+            f"{meta['remote_run']['started']} UTC (`--only remote`) and merged in."
+            if meta.get("remote_run")
+            else ""
+        ),
         "",
         *(
             [

@@ -35,6 +35,7 @@ SCENARIOS = [
     "judge_eval",
     "batch",
     "streams",
+    "remote",
 ]
 
 

@@ -19,14 +19,14 @@ def _register_slow_backend() -> None:
 
     original = backends.get_backend
 
-    def get_backend(name=None):
+    def get_backend(name=None, options=None):
         from django.conf import settings
 
         if (name or settings.LOREOS_IMAGE_BACKEND) == "bench-slow":
             from .slow_backend import SlowBackend
 
             return SlowBackend()
-        return original(name)
+        return original(name, options)
 
     # Replace the function wherever the engine bound it by name.
     import importlib
@@ -130,9 +130,10 @@ def _time_stages(path: Path) -> None:
     engine.run = pipeline.run = timed_run
     get_backend = backends.get_backend
 
-    def timed_get_backend(name=None):
-        backend = get_backend(name)
-        backend.generate = timed(backend.generate, "backend")
+    def timed_get_backend(name=None, options=None):
+        backend = get_backend(name, options)
+        if hasattr(backend, "generate"):  # a remote job's backend time is not ours
+            backend.generate = timed(backend.generate, "backend")
         return backend
 
     for name, module in list(sys.modules.items()):

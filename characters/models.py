@@ -62,6 +62,8 @@ class Character(models.Model):
     name = models.CharField(max_length=200)
     # Metered units per calendar month (UTC); null means unlimited.
     monthly_budget = models.PositiveIntegerField(null=True, blank=True)
+    # A named generator of settings.LOREOS_GENERATORS ("" = the default one).
+    generator = models.CharField(max_length=64, blank=True)
     active_version = models.ForeignKey(
         "CharacterVersion",
         on_delete=models.PROTECT,

@@ -2,6 +2,7 @@
 
 Shape only: the rules live in services."""
 
+from django.conf import settings
 from rest_framework import serializers
 
 from .models import Character, CharacterVersion, Session, SessionEvent
@@ -75,6 +76,21 @@ class CharacterWriteSerializer(serializers.Serializer):
     monthly_budget = serializers.IntegerField(
         min_value=0, required=False, allow_null=True
     )
+    generator = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text="additive: a named generator of LOREOS_GENERATORS this character's "
+        "images are made with (empty: the default)",
+    )
+
+    def validate_generator(self, value):
+        names = {"default", *settings.LOREOS_GENERATORS}
+        if value and value not in names:
+            raise serializers.ValidationError(
+                f"unknown generator {value!r}; configured: {', '.join(sorted(names))}"
+            )
+        return "" if value == "default" else value
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
@@ -110,6 +126,7 @@ class CharacterSerializer(serializers.ModelSerializer):
             "slug",
             "name",
             "monthly_budget",
+            "generator",
             "active_version_id",
             "active_version",
             "created_at",

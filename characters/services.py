@@ -40,12 +40,17 @@ def character_create(
     profile: dict | None = None,
     behavioral_thresholds: dict | None = None,
     monthly_budget: int | None = None,
+    generator: str = "",
 ) -> Character:
     """Create a character with version 1 active."""
     try:
         with transaction.atomic():
             character = Character.objects.create(
-                account=account, slug=slug, name=name, monthly_budget=monthly_budget
+                account=account,
+                slug=slug,
+                name=name,
+                monthly_budget=monthly_budget,
+                generator=generator,
             )
             _new_version(
                 character,
@@ -74,6 +79,7 @@ def character_update(
     monthly_budget=_UNSET,
     profile=_UNSET,
     behavioral_thresholds=_UNSET,
+    generator=_UNSET,
 ) -> Character:
     """Change a character. A sent profile or behavioral_thresholds makes a new version.
 
@@ -90,6 +96,9 @@ def character_update(
         if monthly_budget is not _UNSET:
             character.monthly_budget = monthly_budget
             fields.append("monthly_budget")
+        if generator is not _UNSET:
+            character.generator = generator
+            fields.append("generator")
         if fields:
             character.save(update_fields=[*fields, "updated_at"])
         if profile is not _UNSET or behavioral_thresholds is not _UNSET:

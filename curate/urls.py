@@ -32,6 +32,12 @@ urlpatterns = [
     path("reports/<uuid:pk>/", reports.report_detail, name="report"),
     path("reports/<uuid:pk>/status.json", reports.report_status, name="report-status"),
     path("reports/<uuid:pk>/stream", streams.report_stream, name="report-stream"),
+    path("reports/<uuid:pk>/cancel", runs.cancel_request, name="report-cancel"),
+    path(
+        "characters/<uuid:pk>/batches/<str:batch_id>/cancel",
+        runs.cancel_batch,
+        name="batch-cancel",
+    ),
     path("thumbs/a/<uuid:pk>/<int:size>", thumbs.asset_thumb, name="asset-thumb"),
     path("thumbs/r/<uuid:pk>/<int:size>", thumbs.request_thumb, name="request-thumb"),
 ]

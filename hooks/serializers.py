@@ -65,9 +65,9 @@ class EndpointSerializer(serializers.ModelSerializer):
         expires = obj.previous_secret_expires_at
         if not obj.previous_secret_encrypted or expires is None:
             return None
-        from .services import _now
+        from loreos import clock
 
-        if expires <= _now():
+        if expires <= clock.now():
             return None
         return serializers.DateTimeField().to_representation(expires)
 

@@ -27,10 +27,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.utils import timezone
 from rest_framework.fields import DateTimeField
 
 from characters.models import Account
+from loreos import clock
 from loreos.api.errors import ApiError, ErrorCode, not_found, validation_error
 from loreos.api.ids import is_uuid
 
@@ -54,10 +54,6 @@ SWEEP_GRACE = timedelta(seconds=60)
 _iso = DateTimeField().to_representation
 
 Status = WebhookDelivery.Status
-
-
-def _now():
-    return timezone.now()
 
 
 # --- Endpoints ------------------------------------------------------------------------
@@ -148,7 +144,7 @@ def endpoint_update(
     if enabled is not None and enabled != endpoint.enabled:
         endpoint.enabled = enabled
         endpoint.disabled_reason = ""
-        endpoint.disabled_at = None if enabled else _now()
+        endpoint.disabled_at = None if enabled else clock.now()
         endpoint.failing_since = None
         fields += ["enabled", "disabled_reason", "disabled_at", "failing_since"]
     endpoint.save(update_fields=fields)
@@ -165,7 +161,7 @@ def endpoint_secret_rotate(*, endpoint: WebhookEndpoint) -> str:
     with transaction.atomic():
         locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         locked.previous_secret_encrypted = locked.secret_encrypted
-        locked.previous_secret_expires_at = _now() + ROTATION_OVERLAP
+        locked.previous_secret_expires_at = clock.now() + ROTATION_OVERLAP
         locked.secret_encrypted = crypto.secret_encrypt(secret)
         locked.save(
             update_fields=[
@@ -183,14 +179,14 @@ def signing_secrets(endpoint: WebhookEndpoint) -> list[str]:
     """The secrets that sign now: the current one, and the previous one in its 24 h."""
     out = [crypto.secret_decrypt(endpoint.secret_encrypted)]
     expires = endpoint.previous_secret_expires_at
-    if endpoint.previous_secret_encrypted and expires and expires > _now():
+    if endpoint.previous_secret_encrypted and expires and expires > clock.now():
         out.append(crypto.secret_decrypt(endpoint.previous_secret_encrypted))
     return out
 
 
 def _disable(endpoint_id, reason: str) -> None:
     WebhookEndpoint.objects.filter(pk=endpoint_id, enabled=True).update(
-        enabled=False, disabled_reason=reason[:500], disabled_at=_now()
+        enabled=False, disabled_reason=reason[:500], disabled_at=clock.now()
     )
     logger.warning("webhook endpoint %s disabled: %s", endpoint_id, reason)
 
@@ -232,7 +228,9 @@ def event_record(
     first = timedelta(seconds=_schedule()[0])
     deliveries = WebhookDelivery.objects.bulk_create(
         [
-            WebhookDelivery(event=event, endpoint=e, next_attempt_at=_now() + first)
+            WebhookDelivery(
+                event=event, endpoint=e, next_attempt_at=clock.now() + first
+            )
             for e in endpoints
         ]
     )
@@ -312,7 +310,7 @@ def _claim(delivery: WebhookDelivery, now) -> int | None:
 
 def delivery_attempt(delivery_id) -> Next | None:
     """Make the delivery's next attempt if it is due; say when to look again."""
-    now = _now()
+    now = clock.now()
     delivery = (
         WebhookDelivery.objects.select_related("event", "endpoint")
         .filter(pk=delivery_id)
@@ -360,7 +358,7 @@ def _send(endpoint: WebhookEndpoint, event: WebhookEvent, number: int):
     except crypto.SecretUnreadable as exc:
         return sending.Outcome(None, 0, str(exc))
     body = _payload_body(event)
-    timestamp = int(_now().timestamp())
+    timestamp = int(clock.now().timestamp())
     headers = {
         "webhook-id": event.webhook_id,
         "webhook-timestamp": str(timestamp),
@@ -378,7 +376,7 @@ def _send(endpoint: WebhookEndpoint, event: WebhookEvent, number: int):
 
 
 def _settle(delivery: WebhookDelivery, number: int, outcome) -> Next | None:
-    now = _now()
+    now = clock.now()
     endpoint_id = delivery.endpoint_id
     with transaction.atomic():
         WebhookAttempt.objects.filter(delivery=delivery, number=number).update(
@@ -453,7 +451,7 @@ def _settle(delivery: WebhookDelivery, number: int, outcome) -> Next | None:
 def deliveries_enqueue_due(*, limit: int = 500) -> int:
     """Send the tasks of deliveries that are overdue (lost tasks, long delays, dead
     attempts whose lease ended); return how many."""
-    now = _now()
+    now = clock.now()
     ids = [
         str(pk)
         for pk in WebhookDelivery.objects.filter(
@@ -483,7 +481,7 @@ def delivery_replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
             event_id=delivery.event_id,
             endpoint=endpoint,
             replay_of=delivery,
-            next_attempt_at=_now(),
+            next_attempt_at=clock.now(),
         )
         transaction.on_commit(lambda: _enqueue([str(replay.pk)]))
     return replay

@@ -292,6 +292,51 @@ LOREOS_STALE_QUEUED_SECONDS = env.int("LOREOS_STALE_QUEUED_SECONDS", default=360
 # the others).
 LOREOS_OPENAI_BACKOFF_SECONDS = env.float("LOREOS_OPENAI_BACKOFF_SECONDS", default=1.0)
 LOREOS_OPENAI_IMAGE_SIZE = env.str("LOREOS_OPENAI_IMAGE_SIZE", default="")
+# input_fidelity sent with selfie kinds on gpt-image-1 models ("" never sends it).
+LOREOS_OPENAI_INPUT_FIDELITY = env.str("LOREOS_OPENAI_INPUT_FIDELITY", default="high")
+# Named generators: JSON {"name": {"backend": "comfyui", <options>}, …}; a character
+# or a probe may name one. Without it, every request uses LOREOS_IMAGE_BACKEND.
+LOREOS_GENERATORS = env.json("LOREOS_GENERATORS", default={})
+# Remote jobs (comfyui, fal, replicate): first look after submitting, growth of the
+# wait between looks, its cap, and the deadline after which the job is canceled and
+# the request failed. A provider unreachable this many looks in a row fails it too.
+LOREOS_REMOTE_FIRST_CHECK_SECONDS = env.float(
+    "LOREOS_REMOTE_FIRST_CHECK_SECONDS", default=2.0
+)
+LOREOS_REMOTE_CHECK_GROWTH = env.float("LOREOS_REMOTE_CHECK_GROWTH", default=1.5)
+LOREOS_REMOTE_MAX_CHECK_SECONDS = env.float(
+    "LOREOS_REMOTE_MAX_CHECK_SECONDS", default=20.0
+)
+LOREOS_REMOTE_DEADLINE_SECONDS = env.int("LOREOS_REMOTE_DEADLINE_SECONDS", default=900)
+LOREOS_REMOTE_MAX_UNREACHABLE = env.int("LOREOS_REMOTE_MAX_UNREACHABLE", default=8)
+# Every provider HTTP call (httpx): timeout, retries of a refused connection / 5xx
+# within one call, and the first backoff delay (doubled each retry).
+LOREOS_HTTP_TIMEOUT_SECONDS = env.float("LOREOS_HTTP_TIMEOUT_SECONDS", default=30.0)
+LOREOS_HTTP_RETRIES = env.int("LOREOS_HTTP_RETRIES", default=3)
+LOREOS_HTTP_BACKOFF_SECONDS = env.float("LOREOS_HTTP_BACKOFF_SECONDS", default=0.5)
+# ComfyUI: the server and the API-format workflow template (default: the shipped
+# SDXL + InstantID template; see docs/comfyui.md).
+LOREOS_COMFYUI_URL = env.str("LOREOS_COMFYUI_URL", default="http://127.0.0.1:8188")
+LOREOS_COMFYUI_WORKFLOW = env.str("LOREOS_COMFYUI_WORKFLOW", default="")
+# fal and Replicate (docs/generators.md): key, model, base URL (overridable for tests),
+# and whether to ask for a webhook at LOREOS_PUBLIC_BASE_URL (it must be reachable
+# from the provider); Replicate's webhook signing secret (whsec_…).
+LOREOS_FAL_KEY = env.str("LOREOS_FAL_KEY", default="")
+LOREOS_FAL_MODEL = env.str("LOREOS_FAL_MODEL", default="fal-ai/flux-pulid")
+LOREOS_FAL_QUEUE_URL = env.str("LOREOS_FAL_QUEUE_URL", default="https://queue.fal.run")
+LOREOS_FAL_WEBHOOKS = env.bool("LOREOS_FAL_WEBHOOKS", default=False)
+LOREOS_FAL_JWKS_URL = env.str(
+    "LOREOS_FAL_JWKS_URL", default="https://rest.alpha.fal.ai/.well-known/jwks.json"
+)
+LOREOS_REPLICATE_API_TOKEN = env.str("LOREOS_REPLICATE_API_TOKEN", default="")
+LOREOS_REPLICATE_MODEL = env.str(
+    "LOREOS_REPLICATE_MODEL", default="black-forest-labs/flux-kontext-pro"
+)
+LOREOS_REPLICATE_BASE_URL = env.str(
+    "LOREOS_REPLICATE_BASE_URL", default="https://api.replicate.com"
+)
+LOREOS_REPLICATE_WEBHOOKS = env.bool("LOREOS_REPLICATE_WEBHOOKS", default=False)
+LOREOS_REPLICATE_WEBHOOK_SECRET = env.str("LOREOS_REPLICATE_WEBHOOK_SECRET", default="")
 # Scene continuity bands (colour-histogram similarity, higher is more alike). Measured:
 # a same-scene follow-up scores 0.67 against its parent; unrelated pictures 0.19–0.46.
 LOREOS_SCENE_PASS_SIMILARITY = env.float("LOREOS_SCENE_PASS_SIMILARITY", default=0.60)

@@ -66,6 +66,7 @@ class World:
     session_id: str
     asset_id: str
     probe_id: str
+    batch_id: str
     webhook_id: str = ""
     delivery_id: str = ""
     clients: dict = field(default_factory=dict)
@@ -80,6 +81,7 @@ class World:
                 "probe_id": str(uuid.uuid4()),
                 "webhook_id": str(uuid.uuid4()),
                 "delivery_id": str(uuid.uuid4()),
+                "batch_id": str(uuid.uuid4()),
             }
         else:
             ids = {
@@ -89,6 +91,7 @@ class World:
                 "probe_id": self.probe_id,
                 "webhook_id": self.webhook_id,
                 "delivery_id": self.delivery_id,
+                "batch_id": self.batch_id,
             }
         for name, value in ids.items():
             path = path.replace("{" + name + "}", value)
@@ -130,6 +133,7 @@ def world(api, demo_api, other_api, make_character):
         probe_id=str(probe.pk),
         webhook_id=hook["webhook_id"],
         delivery_id=hook["delivery_id"],
+        batch_id=str(_probe_row(character_id, session_id, batch=True).batch_id),
         clients={
             "developer": api,
             "demo": demo_api,
@@ -139,18 +143,27 @@ def world(api, demo_api, other_api, make_character):
     )
 
 
-def _probe_row(character_id, session_id) -> ImageRequest:
-    """A finished probe of A (made directly: the matrix is about access)."""
+WORLD_REQUESTS = 2  # the world's finished probe and its finished batch item
+
+
+def _probe_row(character_id, session_id, batch=False) -> ImageRequest:
+    """A finished probe of A, or (batch) a finished inventory generation of a batch
+    (made directly: the matrix is about access)."""
     from characters.models import Character
 
     character = Character.objects.get(pk=character_id)
+    kind = (
+        {"origin": ImageRequest.Origin.INVENTORY, "category": "wardrobe"}
+        if batch
+        else {"origin": ImageRequest.Origin.PROBE, "probe_type": "identity_selfie"}
+    )
     return ImageRequest.objects.create(
         character=character,
         session_id=session_id,
         version_id=character.active_version_id,
-        origin=ImageRequest.Origin.PROBE,
-        probe_type="identity_selfie",
+        batch_id=uuid.uuid4() if batch else None,
         image_kind="selfie",
+        **kind,
         request_status=ImageRequest.Status.FAILED,
         failure_reason="made by the test",
     )
@@ -210,6 +223,9 @@ ROWS = {
         metered=True,
     ),
     "GET /v1/characters/{slug}/image-probe/{probe_id}": Row(200),
+    # The world's probe and batch are finished: a cancel is 409 request_finished.
+    "POST /v1/characters/{slug}/image-probe/{probe_id}/cancel": Row(409),
+    "POST /v1/characters/{slug}/inventory/batches/{batch_id}/cancel": Row(409),
     "POST /v1/characters/{slug}/inventory/generate": Row(
         200,
         _json(lambda w: {"categories": ["wardrobe"], "session_id": w.session_id}),
@@ -327,7 +343,9 @@ def test_authorization_matrix(operation, world):
     if row.metered:
         assert_error(demo, 403, "demo_key_forbidden")
         assert ImageRequest.objects.filter(pk=world.probe_id).count() == 1
-        assert ImageRequest.objects.count() == 1, "a refused call created a request"
+        assert ImageRequest.objects.count() == WORLD_REQUESTS, (
+            "a refused call created a request"
+        )
     else:
         assert demo.status_code == row.ok, (demo.status_code, demo.content)
 
@@ -416,6 +434,9 @@ PAGES = {
     "report": Page(),
     "report-status": Page(kind="json"),
     "report-stream": Page(kind="stream"),
+    # The world's probe and batch are finished: the cancel redirects with the refusal.
+    "report-cancel": Page("post"),
+    "batch-cancel": Page("post"),
     "asset-thumb": Page(kind="image"),
     "request-thumb": Page(kind="image"),
 }
@@ -502,6 +523,8 @@ def page_url(name: str, w: dict) -> str:
         "report": {"pk": w["probe_id"]},
         "report-status": {"pk": w["probe_id"]},
         "report-stream": {"pk": w["probe_id"]},
+        "report-cancel": {"pk": w["probe_id"]},
+        "batch-cancel": {"pk": w["character_id"], "batch_id": w["batch_id"]},
         "asset-thumb": {"pk": w["asset_id"], "size": 96},
         "request-thumb": {"pk": w["probe_id"], "size": 96},
     }[name]

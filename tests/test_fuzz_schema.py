@@ -23,6 +23,7 @@ two cores; set ``LOREOS_FUZZ_EXAMPLES`` for a longer run.
 import copy
 import json
 import os
+import uuid
 
 import pytest
 import schemathesis
@@ -126,6 +127,14 @@ def owner(api, make_character, settings):
     )
     assert batch.status_code == 200, batch.content
     hook = webhook_with_delivery(api.api_key.account)
+    # Something left to cancel: a probe and a batch item still queued (made directly,
+    # as a worker that has not picked them up yet would leave them).
+    from tests.factories import make_request
+    from visuals.models import ImageRequest
+
+    open_session = ImageRequest.objects.get(pk=probe.json()["data"]["probe_id"]).session
+    queued = make_request(open_session, probe_type="identity_selfie")
+    queued_item = make_request(open_session, category="prop", batch_id=uuid.uuid4())
     return {
         "key": api.raw_key,
         "ids": {
@@ -134,6 +143,10 @@ def owner(api, make_character, settings):
             "asset_id": upload.json()["data"]["id"],
             "probe_id": probe.json()["data"]["probe_id"],
             **hook,
+        },
+        "queued": {
+            "probe_id": str(queued.pk),
+            "batch_id": str(queued_item.batch_id),
         },
     }
 
@@ -291,6 +304,11 @@ VALID = {
         }
     },
     "GET /v1/characters/{slug}/inventory/generations": {},
+    # Canceled while still queued (owner["queued"]): a 200 with the canceled report.
+    "POST /v1/characters/{slug}/image-probe/{probe_id}/cancel": {"path": "queued"},
+    "POST /v1/characters/{slug}/inventory/batches/{batch_id}/cancel": {
+        "path": "queued"
+    },
     "GET /v1/sessions/{session_id}": {},
     "GET /v1/sessions/{session_id}/events": {"query": {"since": 0}},
     "POST /v1/sessions/{session_id}/exit": {},
@@ -321,10 +339,9 @@ def test_valid_requests_get_a_documented_success(label, owner):
     method, path = label.split(" ", 1)
     spec = VALID[label]
     body = spec.get("body", schemathesis.core.NOT_SET)
+    ids = {**owner["ids"], **owner.get(spec.get("path"), {})}
     case = schema[path][method].Case(
-        path_parameters={
-            k: v for k, v in owner["ids"].items() if "{" + k + "}" in path
-        },
+        path_parameters={k: v for k, v in ids.items() if "{" + k + "}" in path},
         query=spec.get("query"),
         body=body(owner["ids"]) if callable(body) else body,
         media_type=spec.get(

@@ -25,6 +25,8 @@ REPORT_FIELDS = {
     "continuity_dependent",
     "created_at",
     "completed_at",
+    # additive (issue 12): the named generator and backend that made the image
+    "generator",
 }
 
 

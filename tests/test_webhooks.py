@@ -495,7 +495,7 @@ def test_an_endpoint_failing_for_five_days_is_disabled(
     assert started is not None and endpoint.enabled
 
     later = timezone.now() + timedelta(days=5, seconds=1)
-    monkeypatch.setattr("hooks.services._now", lambda: later)
+    monkeypatch.setattr("loreos.clock.now", lambda: later)
     deliver.delay(str(delivery.pk))
     endpoint.refresh_from_db()
     delivery.refresh_from_db()

@@ -14,3 +14,7 @@ class VisualsConfig(AppConfig):
 
         register_checks(budget_checks, after="voice")
         register_checks(visual_checks)
+
+        from .engine.backends import generators_check
+
+        generators_check()  # refuse to start with a generator that cannot work

@@ -97,3 +97,31 @@ def storage_unavailable() -> ApiError:
         "the image could not be stored; nothing was saved",
         "Retry in a moment; if it persists, check the storage (GET /readyz).",
     )
+
+
+CANCEL_FIX = (
+    "Only a queued or generating request can be canceled; read its report for the "
+    "result."
+)
+
+
+def request_finished(image_request) -> ApiError:
+    """409 request_finished: a cancel of a request that already ended."""
+    return ApiError(
+        ErrorCode.REQUEST_FINISHED,
+        f"image request {image_request.pk} already finished: state "
+        f"{image_request.state} (request_status {image_request.request_status}); "
+        "there is nothing to cancel",
+        CANCEL_FIX,
+    )
+
+
+def batch_finished(batch_id, states: dict) -> ApiError:
+    """409 request_finished: every item of the batch already ended."""
+    counts = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+    return ApiError(
+        ErrorCode.REQUEST_FINISHED,
+        f"every item of batch {batch_id} already finished ({counts}); there is "
+        "nothing to cancel",
+        CANCEL_FIX,
+    )

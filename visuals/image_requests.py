@@ -19,7 +19,7 @@ from django.db import transaction
 from characters.anchors import usable_visual_anchors
 from characters.models import Character, Session
 from loreos import clock
-from loreos.api.errors import not_found
+from loreos.api.errors import not_found, validation_error
 
 from . import metering, webhook_events
 from .errors import batch_too_large, broker_unavailable, needs_identity, session_exited
@@ -112,7 +112,7 @@ def _create(character, session, requests_kwargs, actor) -> list[ImageRequest]:
                     version_id=character.active_version_id,
                     request_status=ImageRequest.Status.QUEUED,
                     created_by=actor,
-                    **kwargs,
+                    **{"generator": character.generator, **kwargs},
                 )
                 for kwargs in requests_kwargs
             ]
@@ -121,10 +121,29 @@ def _create(character, session, requests_kwargs, actor) -> list[ImageRequest]:
     return rows
 
 
+def generator_check(generator: str) -> str:
+    """A configured generator's name ("" for the default), or 422 validation_error."""
+    from .engine.backends import generator_names
+
+    if generator and generator not in generator_names():
+        raise validation_error(
+            "generator",
+            f"unknown generator {generator!r}; configured: "
+            + ", ".join(generator_names()),
+        )
+    return generator
+
+
 def probe_create(
-    *, character: Character, session: Session, probe_type: str, actor=None
+    *,
+    character: Character,
+    session: Session,
+    probe_type: str,
+    actor=None,
+    generator: str = "",
 ) -> ImageRequest:
     """Queue one probe image (metered; bypasses the daily cap and cooldown)."""
+    generator_check(generator)
     check_generation_preconditions(character=character, session=session)
     (probe,) = _create(
         character,
@@ -134,6 +153,7 @@ def probe_create(
                 "origin": ImageRequest.Origin.PROBE,
                 "probe_type": probe_type,
                 "image_kind": PROBE_IMAGE_KIND[probe_type],
+                "generator": generator or character.generator,
             }
         ],
         actor,

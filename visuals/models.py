@@ -114,6 +114,7 @@ class ImageRequest(models.Model):
         SUCCEEDED = "succeeded"
         FAILED = "failed"
         BLOCKED = "blocked"
+        CANCELED = "canceled"
 
     class State(models.TextChoices):
         """The developer-facing lifecycle the contract reports as `state`."""
@@ -132,6 +133,7 @@ class ImageRequest(models.Model):
         Status.SUCCEEDED: State.READY,
         Status.FAILED: State.FAILED,
         Status.BLOCKED: State.BLOCKED,
+        Status.CANCELED: State.FAILED,
     }
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -175,6 +177,13 @@ class ImageRequest(models.Model):
     backend = models.CharField(max_length=32, blank=True)
     backend_seconds = models.FloatField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Remote jobs (visuals.engine.remote): the backend's handle of the submitted job,
+    # when the engine gives up on it, and when a cancel was asked for while in flight.
+    remote_handle = models.JSONField(null=True, blank=True)
+    remote_deadline = models.DateTimeField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # The named generator (settings.LOREOS_GENERATORS) asked for, or "" for the default.
+    generator = models.CharField(max_length=64, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )

@@ -43,6 +43,8 @@ def summary_of(image_request) -> str:
             f"Image generated but the request did not succeed ({status}): viewable, "
             "not promotable and not delivered. See failure_reason."
         )
+    if status == "canceled":
+        return "Canceled before an image was made. See failure_reason."
     if status in ("failed", "blocked"):
         return f"No servable image ({status}). See failure_reason."
     return "Unknown state."
@@ -74,6 +76,15 @@ def report(image_request) -> dict:
         "continuity_dependent": image_request.probe_type in CONTINUITY_PROBES,
         "created_at": _iso(image_request.created_at),
         "completed_at": _iso(image_request.completed_at),
+        # Additive: which named generator (and backend) made it.
+        "generator": generator_of(image_request),
+    }
+
+
+def generator_of(image_request) -> dict:
+    return {
+        "name": image_request.generator or "default",
+        "backend": image_request.backend or None,
     }
 
 

@@ -24,6 +24,14 @@ class StrictSerializer(serializers.Serializer):
 class ProbeRequestSerializer(StrictSerializer):
     probe_type = serializers.ChoiceField(choices=PROBE_TYPES)
     session_id = serializers.CharField(max_length=64)
+    generator = serializers.CharField(
+        max_length=64,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="A named generator of LOREOS_GENERATORS, for a side-by-side test "
+        "(additive; empty: the default generator)",
+    )
 
 
 class InventoryGenerateSerializer(StrictSerializer):

@@ -86,3 +86,36 @@ def character_for_generation(character: Character) -> Character:
     return Character.objects.select_related("active_version", "account").get(
         pk=character.pk
     )
+
+
+def cancellable_get(character: Character, request_id) -> ImageRequest:
+    """A probe or an inventory generation of the character (a 404 otherwise)."""
+    origins = (ImageRequest.Origin.PROBE, ImageRequest.Origin.INVENTORY)
+    row = (
+        ImageRequest.objects.filter(
+            character=character, origin__in=origins, pk=request_id
+        ).first()
+        if is_uuid(request_id)
+        else None
+    )
+    if row is None:
+        raise not_found("probe")
+    return row
+
+
+def batch_items(character: Character, batch_id) -> list[ImageRequest]:
+    """The items of an inventory batch, oldest first (a 404 when there are none)."""
+    rows = (
+        list(
+            ImageRequest.objects.filter(
+                character=character,
+                origin=ImageRequest.Origin.INVENTORY,
+                batch_id=batch_id,
+            ).order_by("created_at", "pk")
+        )
+        if is_uuid(batch_id)
+        else []
+    )
+    if not rows:
+        raise not_found("batch")
+    return rows

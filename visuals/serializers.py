@@ -16,6 +16,7 @@ An asset leaves the API as (AssetSerializer):
     created_at, updated_at
 """
 
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
 from .models import VisualAsset
@@ -207,6 +208,14 @@ class ProbeReportSerializer(serializers.Serializer):
     continuity_dependent = serializers.BooleanField()
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
+    generator = inline_serializer(
+        name="ReportGenerator",
+        fields={
+            "name": serializers.CharField(),
+            "backend": serializers.CharField(allow_null=True),
+        },
+        help_text="additive: the named generator (LOREOS_GENERATORS) and its backend",
+    )
 
 
 class GenerationReportSerializer(ProbeReportSerializer):

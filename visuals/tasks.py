@@ -27,6 +27,22 @@ def generate_image(request_id: str) -> str | None:
 
 
 @shared_task(
+    name="visuals.tasks.check_remote_image",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=120,
+    time_limit=150,
+    ignore_result=True,
+    binds_image_request_id=True,
+)
+def check_remote_image(
+    request_id: str, attempt: int, checks: int = 0, unreachable: int = 0
+) -> str | None:
+    """Look once at the remote job of a generating request (it reschedules itself)."""
+    return engine.remote_check(request_id, attempt, checks, unreachable)
+
+
+@shared_task(
     name="visuals.tasks.sweep_stale_requests",
     acks_late=True,
     soft_time_limit=60,

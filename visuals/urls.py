@@ -1,6 +1,15 @@
 from django.urls import path
 
-from .views import assets, generations, inventory, probes, readiness, runtime
+from .views import (
+    assets,
+    cancels,
+    generations,
+    inventory,
+    probes,
+    provider_hooks,
+    readiness,
+    runtime,
+)
 
 urlpatterns: list = []
 
@@ -37,4 +46,24 @@ urlpatterns += [
         generations.InventoryGenerationsView.as_view(),
     ),
     path("sessions/<str:session_id>/images", runtime.RuntimeImageView.as_view()),
+]
+
+# Cancel: a probe or an inventory generation, or every unfinished item of a batch.
+urlpatterns += [
+    path(
+        "characters/<slug:slug>/image-probe/<str:probe_id>/cancel",
+        cancels.ProbeCancelView.as_view(),
+    ),
+    path(
+        "characters/<slug:slug>/inventory/batches/<str:batch_id>/cancel",
+        cancels.BatchCancelView.as_view(),
+    ),
+]
+
+# Hosted generators call back here when a job ends (verified signatures only).
+urlpatterns += [
+    path(
+        "generators/<str:provider>/webhook",
+        provider_hooks.GeneratorWebhookView.as_view(),
+    ),
 ]

@@ -163,7 +163,7 @@ def run(ctx) -> Scenario:
                 picked = list(range(0, STREAMS, STREAMS // 20))
                 sent = {}
                 for index in picked:
-                    services.append_event(
+                    services.session_event_append(
                         Session.objects.get(pk=sessions[index]),
                         "bench.ping",
                         {"index": index},

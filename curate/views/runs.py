@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from loreos.api.errors import ApiError
 from loreos.api.ids import is_uuid
+from visuals import cancellation
 
 from .. import actions, selectors
 from ..access import curator_required
@@ -110,3 +111,52 @@ def batch_status(request, pk, batch_id):
             "review_url": reverse("curate:review") + f"?character={character.pk}",
         }
     )
+
+
+@require_POST
+@curator_required
+def cancel_request(request, pk):
+    """Cancel the probe or generation of a report page (the API's cancel rules)."""
+    image_request = selectors.get_visible_request(request.user, pk)
+    try:
+        outcome = cancellation.image_request_cancel(image_request)
+    except ApiError as exc:
+        _refused(request, exc)
+    else:
+        messages.success(request, CANCEL_MESSAGES[outcome["outcome"]])
+    return redirect("curate:report", image_request.pk)
+
+
+@require_POST
+@curator_required
+def cancel_batch(request, pk, batch_id):
+    """Cancel every unfinished item of a batch from its progress panel."""
+    character = selectors.get_visible_character(request.user, pk)
+    back = reverse("curate:character", args=[character.pk])
+    rows = (
+        list(selectors.batch_requests(character, batch_id)) if is_uuid(batch_id) else []
+    )
+    if not rows:
+        messages.error(request, "No such batch.")
+        return redirect(back + "#run")
+    try:
+        results = cancellation.inventory_batch_cancel(batch_id, rows)
+    except ApiError as exc:
+        _refused(request, exc)
+    else:
+        outcomes = [o["outcome"] for _, o in results]
+        messages.success(
+            request,
+            f"Canceled {outcomes.count('canceled')} queued image(s) (refunded); "
+            f"asked the generator to stop {outcomes.count('cancel_requested')} "
+            "in flight.",
+        )
+    return redirect(f"{back}?batch={batch_id}#progress")
+
+
+CANCEL_MESSAGES = {
+    "canceled": "Canceled before it started; its unit was refunded.",
+    "cancel_requested": "Cancel sent to the generator; the unit is kept. The report "
+    "ends canceled once it stops.",
+    "finished": "It finished before it could be stopped.",
+}

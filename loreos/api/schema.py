@@ -38,6 +38,10 @@ METERED_ERRORS = {
     409: _err("needs_identity or session_exited: a precondition is unmet"),
     429: _err("throttled: too many metered calls; see Retry-After"),
 }
+CANCEL_ERRORS = {
+    **ERRORS,
+    409: _err("request_finished: the request (or every item) already ended"),
+}
 # A single metered request the broker refuses (a batch reports refusals inline instead).
 BROKER_ERRORS = {
     503: _err(

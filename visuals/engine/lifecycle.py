@@ -16,7 +16,8 @@ request that kills its worker every time must not loop forever).
 
 Nothing stays `generating` forever: sweep_stale() ends every request generating longer
 than settings.LOREOS_STALE_GENERATION_SECONDS as failed, with a reason, and appends
-image.failed to its session's log.
+image.failed to its session's log. A remote job (visuals.engine.remote) is left to its
+checks until its own deadline (remote_deadline) has passed.
 """
 
 import logging
@@ -25,6 +26,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from characters.services import session_event_append
 from loreos import clock
@@ -40,6 +42,7 @@ TERMINAL = (
     ImageRequest.Status.SUCCEEDED,
     ImageRequest.Status.FAILED,
     ImageRequest.Status.BLOCKED,
+    ImageRequest.Status.CANCELED,
 )
 
 
@@ -168,11 +171,12 @@ def sweep_stale() -> int:
     """End requests generating (or queued) for longer than the stale limits; return
     how many."""
     limit = settings.LOREOS_STALE_GENERATION_SECONDS
-    cutoff = clock.now() - timedelta(seconds=limit)
-    stale = ImageRequest.objects.filter(
-        request_status=ImageRequest.Status.GENERATING
-    ).filter(started_at__lt=cutoff) | ImageRequest.objects.filter(
-        request_status=ImageRequest.Status.GENERATING, started_at__isnull=True
+    now = clock.now()
+    cutoff = now - timedelta(seconds=limit)
+    stale = (
+        ImageRequest.objects.filter(request_status=ImageRequest.Status.GENERATING)
+        .filter(Q(started_at__lt=cutoff) | Q(started_at__isnull=True))
+        .exclude(remote_deadline__gt=now)
     )
     ended = 0
     for pk, attempts in stale.values_list("pk", "attempts"):

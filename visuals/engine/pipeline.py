@@ -22,8 +22,16 @@ from loreos import clock
 from .. import webhook_events
 from ..models import ImageRequest
 from . import judge as judging
-from . import lifecycle, outputs, references
-from .backends import Generation, Job, UnknownBackend, get_backend
+from . import lifecycle, outputs, references, remote
+from .backends import (
+    Generation,
+    Job,
+    Unavailable,
+    UnknownBackend,
+    generator_spec,
+    get_backend,
+    is_remote,
+)
 from .brief import AnchorsMissing, build
 from .lifecycle import Claim, LostClaim
 
@@ -33,7 +41,12 @@ _FINAL = {
     "ok": ImageRequest.Status.SUCCEEDED,
     "blocked": ImageRequest.Status.BLOCKED,
     "failed": ImageRequest.Status.FAILED,
+    "canceled": ImageRequest.Status.CANCELED,
 }
+CANCELED_IN_FLIGHT = (
+    "canceled on request while generating; its unit is kept (the generation was "
+    "attempted)"
+)
 
 
 @dataclass
@@ -89,9 +102,12 @@ def _generate(attempt: _Attempt) -> str:
         pk=claim.request_id
     )
     try:
-        backend = get_backend()
+        name, options = generator_spec(image_request.generator)
+        backend = get_backend(name, options)
     except UnknownBackend as exc:
         return _settle(attempt, image_request, Generation("failed", reason=str(exc)))
+    if claim.took_over and image_request.remote_handle:
+        return remote.resumed(claim)
 
     selection = references.choose(image_request)
     progress = {
@@ -126,6 +142,8 @@ def _generate(attempt: _Attempt) -> str:
         portrait=portrait,
         portrait_face=reading.face if reading else None,
     )
+    if is_remote(backend):
+        return _submit(attempt, image_request, backend, job)
     started = time.perf_counter()
     try:
         generation = backend.generate(job)
@@ -142,6 +160,49 @@ def _generate(attempt: _Attempt) -> str:
         portrait=reading,
         portrait_reference=portrait,
     )
+
+
+def _submit(attempt: _Attempt, image_request, backend, job: Job) -> str:
+    """Queue a remote job; its result is settled later by remote.check."""
+    try:
+        handle = backend.submit(
+            job, attempt.claim.request_id, again=attempt.claim.took_over
+        )
+    except Unavailable as exc:
+        handle = Generation("failed", reason=f"{backend.name}: {exc}"[:1000])
+    except Exception as exc:  # a backend bug must end the request, not the worker
+        logger.exception("backend %s raised", backend.name)
+        handle = Generation("failed", reason=f"{backend.name} backend error: {exc}")
+    if isinstance(handle, Generation):
+        return _settle(attempt, image_request, handle)
+    return remote.submitted(attempt.claim, handle)
+
+
+def settle_remote(claim: Claim, image_request, generation: Generation) -> str:
+    """Settle a remote job's outcome under the claim of the attempt that submitted."""
+    attempt = _Attempt(claim)
+    selection = references.choose(image_request)
+    _portrait, reading = judging.pick_portrait(selection.identity)
+    started = image_request.started_at
+    seconds = (clock.now() - started).total_seconds() if started else None
+    try:
+        return _settle(
+            attempt,
+            image_request,
+            generation,
+            seconds=seconds,
+            selection=selection,
+            portrait=reading,
+        )
+    except LostClaim:
+        outputs.discard(attempt.stored)
+        return None
+
+
+def _cancel_requested(image_request) -> bool:
+    return ImageRequest.objects.filter(
+        pk=image_request.pk, cancel_requested_at__isnull=False
+    ).exists()
 
 
 def _no_identity(selection: references.Selection) -> str:
@@ -165,6 +226,15 @@ def _settle(
 ) -> str:
     from ..storage import absolute_url, is_fetchable
 
+    if generation.status != "canceled" and _cancel_requested(image_request):
+        # Asked to stop while in flight: whatever the backend made is not wanted.
+        generation = Generation("canceled", details=generation.details)
+    if generation.status == "canceled":
+        generation = Generation(
+            "canceled",
+            reason=CANCELED_IN_FLIGHT,
+            details={**generation.details, "backend_said": generation.reason or ""},
+        )
     status = _FINAL[generation.status]
     reason = generation.reason if status != ImageRequest.Status.SUCCEEDED else None
     output, consistency, measures, servable, url = None, None, {}, False, None

@@ -64,6 +64,7 @@ class ProbeView(APIView):
             character=character,
             session=session,
             probe_type=body.validated_data["probe_type"],
+            generator=body.validated_data["generator"],
         )
         return Response(
             {

@@ -89,6 +89,10 @@
       text.textContent = data.done + " of " + data.total + " image(s) finished" +
         (data.finished ? "." : " — generating…");
       list.replaceChildren.apply(list, data.items.map(itemNode));
+      if (data.finished) {
+        var cancel = section.querySelector(".batch-cancel");
+        if (cancel) { cancel.hidden = true; }
+      }
       if (data.finished && data.held) {
         done.hidden = false;
         done.querySelector("a").textContent = "Review the " + data.held + " held candidate(s)";

@@ -32,6 +32,8 @@ from PIL import Image
 from . import Generation, Job
 
 SAFETY_CODES = {"moderation_blocked", "content_policy_violation"}
+# Models that take input_fidelity (dall-e-2 and other edit models reject the field).
+FIDELITY_MODELS = ("gpt-image-1",)
 MAX_RETRY_DELAY_SECONDS = 60.0
 
 
@@ -111,9 +113,34 @@ class OpenAIEditsBackend:
             return configured
         return "1024x1536" if job.brief.get("image_kind") == "selfie" else "1024x1024"
 
+    def input_fidelity(self, job: Job) -> str | None:
+        """``input_fidelity`` for this job, or None to omit it: the configured value
+        (``high`` by default: it is what keeps a face on gpt-image-1) for selfie kinds,
+        and only for the gpt-image models, which accept it (others reject it)."""
+        fidelity = getattr(settings, "LOREOS_OPENAI_INPUT_FIDELITY", "high")
+        if not fidelity or job.brief.get("image_kind") != "selfie":
+            return None
+        if not self.model.startswith(FIDELITY_MODELS):
+            return None
+        return fidelity
+
+    @staticmethod
+    def ordered(job: Job) -> list:
+        """The references in a deliberate order: the identity portrait first (the
+        model weighs the first image most), the other identity images, the inventory,
+        the parent image last."""
+        first = [job.portrait] if job.portrait is not None else []
+        identity = [r for r in job.identity if r is not job.portrait]
+        return [
+            *first,
+            *identity,
+            *job.inventory,
+            *([job.parent] if job.parent else []),
+        ]
+
     def _files(self, job: Job):
         files = []
-        for index, reference in enumerate(job.references, start=1):
+        for index, reference in enumerate(self.ordered(job), start=1):
             try:
                 with Image.open(io.BytesIO(reference.data)) as opened:
                     kind = opened.format or "PNG"
@@ -158,10 +185,17 @@ class OpenAIEditsBackend:
             )
         files = self._files(job)
         details["references"] = len(files)
-        body, content_type = _multipart(
-            [("model", self.model), ("prompt", job.prompt), ("n", "1"), ("size", size)],
-            files,
-        )
+        fields = [
+            ("model", self.model),
+            ("prompt", job.prompt),
+            ("n", "1"),
+            ("size", size),
+        ]
+        fidelity = self.input_fidelity(job)
+        if fidelity:
+            fields.append(("input_fidelity", fidelity))
+            details["input_fidelity"] = fidelity
+        body, content_type = _multipart(fields, files)
         headers = {
             "Authorization": f"Bearer {self.api_key}",
             "Content-Type": content_type,
