@@ -5,7 +5,7 @@ import re
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from visuals.assets import allowed_decisions
+from visuals.assets import allowed_decisions, asset_etag, decider_name
 from visuals.vocab import Verdict
 
 NOT_EVALUATED = "Not evaluated"
@@ -66,10 +66,9 @@ def when(value) -> str:
 
 
 def decided_by_name(asset) -> str:
-    if asset.decided_by_id is None:
-        return "an API key" if asset.decided_at else ""
-    user = asset.decided_by
-    return user.get_username() if user else ""
+    """The curator's username, or the API key's name and prefix (the API's own
+    `decided_by`)."""
+    return decider_name(asset)
 
 
 def decision_of(asset) -> dict:
@@ -81,4 +80,5 @@ def decision_of(asset) -> dict:
         "decided_at": asset.decided_at.isoformat() if asset.decided_at else None,
         "decided_at_display": when(asset.decided_at),
         "decision_reason": asset.decision_reason,
+        "etag": asset_etag(asset),
     }

@@ -5,7 +5,7 @@ from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
 
 from characters.models import Character, CharacterVersion, Session
-from visuals.models import ImageRequest, VisualAsset
+from visuals.models import AssetDecision, ImageRequest, VisualAsset
 from visuals.vocab import INVENTORY_CATEGORIES, Category, Verdict
 
 from .access import visible_characters
@@ -139,7 +139,11 @@ def get_visible_asset(user, pk) -> VisualAsset:
 
     return get_object_or_404(
         VisualAsset.objects.select_related(
-            "character", "character__account", "decided_by", "image_request"
+            "character",
+            "character__account",
+            "decided_by",
+            "decided_by_key",
+            "image_request",
         ).filter(character__in=visible_characters(user)),
         pk=pk,
     )
@@ -213,4 +217,13 @@ def open_sandbox_session(character) -> Session | None:
         Session.objects.filter(character=character, status=Session.Status.OPEN)
         .order_by("-created_at")
         .first()
+    )
+
+
+def asset_history(asset, limit: int = 20) -> list:
+    """The asset's newest decisions (who, when, from → to, why)."""
+    return list(
+        AssetDecision.objects.filter(asset=asset)
+        .select_related("decided_by", "decided_by_key")
+        .order_by("-decided_at", "-id")[:limit]
     )

@@ -294,6 +294,14 @@ LOREOS_INVENTORY_ASSETS_PER_CATEGORY = env.int(
     "LOREOS_INVENTORY_ASSETS_PER_CATEGORY", default=20
 )
 
+# --- Curator pages ------------------------------------------------------------------
+# The review queue's reason presets: key 1 rejects with the first, 2 the second, …
+# (at most 9). Comma-separated in the environment.
+LOREOS_CURATE_REASON_PRESETS = env.list(
+    "LOREOS_CURATE_REASON_PRESETS",
+    default=["face drift", "wrong outfit", "artifact", "forbidden trait"],
+)
+
 # --- Logging: one JSON object a line, with the request id ---------------------------
 LOGGING = {
     "version": 1,

@@ -34,13 +34,23 @@ def _thumb(url_name, pk, size=96, px=56):
     )
 
 
+def _shown_etag(request, asset) -> str | None:
+    """The ETag the changelist showed for this asset (a hidden input per row), so a
+    decision taken meanwhile by someone else is refused (412), as in the API."""
+    return request.POST.get(f"etag-{asset.pk}") or None
+
+
 def _apply(modeladmin, request, queryset, verb, decision, reason=""):
     """Take one decision on each selected asset; report what the rules refused."""
     done, refused = 0, []
     for asset in queryset.select_related("character"):
         try:
             asset_services.asset_decide(
-                asset=asset, decision=decision, actor=request.user, reason=reason
+                asset=asset,
+                decision=decision,
+                actor=request.user,
+                reason=reason,
+                if_match=_shown_etag(request, asset),
             )
             done += 1
         except ApiError as exc:
@@ -62,10 +72,8 @@ class VisualAssetAdmin(admin.ModelAdmin):
         "category",
         "asset_status",
         "promotion_status",
-        "qa_status",
         "source",
-        "decided_by",
-        "decided_at",
+        "decision",
     ]
     list_display_links = ["preview", "label"]
     list_filter = [
@@ -77,7 +85,7 @@ class VisualAssetAdmin(admin.ModelAdmin):
         "character__account",
     ]
     search_fields = ["asset_key", "label", "character__slug", "sha256", "id"]
-    list_select_related = ["character", "decided_by"]
+    list_select_related = ["character", "decided_by", "decided_by_key"]
     date_hierarchy = "created_at"
     show_full_result_count = False
     list_per_page = 50
@@ -163,6 +171,25 @@ class VisualAssetAdmin(admin.ModelAdmin):
     def large_preview(self, asset):
         return _thumb("curate:asset-thumb", asset.pk, size=240, px=240)
 
+    @admin.display(description="Decided", ordering="decided_at")
+    def decision(self, asset):
+        """Who decided and when, plus the state this row shows (its ETag) for the
+        bulk actions to send back."""
+        who = asset_services.decider_name(asset)
+        shown = format_html(
+            '<input type="hidden" name="etag-{}" value="{}">',
+            asset.pk,
+            asset_services.asset_etag(asset),
+        )
+        if not asset.decided_at:
+            return format_html("{}—", shown)
+        return format_html(
+            '{}{}<br><span class="quiet">{}</span>',
+            shown,
+            who or "—",
+            asset.decided_at.strftime("%Y-%m-%d %H:%M"),
+        )
+
     @admin.display(description="Advice")
     def advice_list(self, asset):
         return "; ".join(item.get("message", "") for item in asset.advice or []) or "—"
@@ -196,6 +223,12 @@ class VisualAssetAdmin(admin.ModelAdmin):
                 **self.admin_site.each_context(request),
                 "opts": self.opts,
                 "queryset": list(queryset.select_related("character")),
+                # The states the changelist showed travel on to the confirmation.
+                "shown_etags": [
+                    (name, value)
+                    for name, value in request.POST.items()
+                    if name.startswith("etag-")
+                ],
                 "title": "Reject assets",
             },
         )
@@ -209,7 +242,9 @@ class VisualAssetAdmin(admin.ModelAdmin):
 
     def delete_queryset(self, request, queryset):
         for asset in queryset:
-            asset_services.asset_delete(asset=asset, actor=request.user)
+            asset_services.asset_delete(
+                asset=asset, actor=request.user, if_match=_shown_etag(request, asset)
+            )
 
 
 class StateFilter(admin.SimpleListFilter):

@@ -11,12 +11,15 @@ An asset leaves the API as (AssetSerializer):
     source               upload | inventory | probe | runtime
     image_request_id     the probe / generation (image request) that produced it, or null
     advice               measured identity-image advice: [{code, message}] (never blocking)
+    decided_by           who took the last decision: a curator's username, or an API
+                         key's name and prefix ("ci-bot (lok_1a2b3c4d)"); null if none
     decided_at, decision_reason    the last lifecycle decision
     created_at, updated_at
 """
 
 from rest_framework import serializers
 
+from .assets import decider_name
 from .models import VisualAsset
 from .storage import absolute_url
 from .vocab import Category
@@ -32,6 +35,7 @@ class AssetSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     image_request_id = serializers.SerializerMethodField()
     advice = AdviceSerializer(many=True, read_only=True)
+    decided_by = serializers.SerializerMethodField()
 
     class Meta:
         model = VisualAsset
@@ -54,6 +58,7 @@ class AssetSerializer(serializers.ModelSerializer):
             "source",
             "image_request_id",
             "advice",
+            "decided_by",
             "decided_at",
             "decision_reason",
             "created_at",
@@ -66,6 +71,11 @@ class AssetSerializer(serializers.ModelSerializer):
 
     def get_image_request_id(self, asset) -> str | None:
         return str(asset.image_request_id) if asset.image_request_id else None
+
+    def get_decided_by(self, asset) -> str | None:
+        """The curator's username, or the API key's name and prefix; null before any
+        decision."""
+        return decider_name(asset) or None
 
 
 class AssetUploadSerializer(serializers.Serializer):

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from loreos.api.errors import ApiError, ErrorCode
 from loreos.api.ids import is_uuid
 from visuals import assets as asset_services
+from visuals.assets import asset_etag
 from visuals.models import VisualAsset
 from visuals.readiness import visual_readiness
 
@@ -38,6 +39,7 @@ def queue(request):
     for asset in cards:
         asset.portrait = portraits.get(asset.character_id)
         asset.verdict = verdict_of(asset.image_request)
+        asset.etag = asset_etag(asset)
     on_page = {a.character_id for a in cards}
     page_characters = list(
         selectors.characters_with_counts(request.user).filter(pk__in=list(on_page))
@@ -84,6 +86,7 @@ def decide(request):
             "ids": json.dumps(body.get("ids")) if isinstance(body, dict) else "null",
             "decision": body.get("decision") if isinstance(body, dict) else None,
             "reason": (body.get("reason") or "") if isinstance(body, dict) else "",
+            "etags": json.dumps(body.get("etags")) if isinstance(body, dict) else "",
         }
     )
     if not form.is_valid():
@@ -96,8 +99,10 @@ def decide(request):
         str(a.pk): a
         for a in VisualAsset.objects.filter(
             pk__in=ids, character__in=visible_characters(request.user)
-        ).select_related("character")
+        ).select_related("character", "decided_by", "decided_by_key")
     }
+    etags = form.cleaned_data["etags"]
+    decision = form.cleaned_data["decision"]
     results, touched = [], {}
     for asset_id in form.cleaned_data["ids"]:
         asset = found.get(asset_id)
@@ -115,14 +120,25 @@ def decide(request):
             )
             continue
         try:
-            asset = asset_services.asset_decide(
-                asset=asset,
-                decision=form.cleaned_data["decision"],
-                actor=request.user,
-                reason=form.cleaned_data["reason"],
-            )
+            if decision == "undo":
+                asset = asset_services.asset_decision_undo(
+                    asset=asset, actor=request.user, if_match=etags.get(asset_id)
+                )
+            else:
+                asset = asset_services.asset_decide(
+                    asset=asset,
+                    decision=decision,
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                    if_match=etags.get(asset_id),
+                )
         except ApiError as exc:
-            results.append({"id": asset_id, "ok": False, "error": exc.as_detail()})
+            refused = {"id": asset_id, "ok": False, "error": exc.as_detail()}
+            if exc.code == ErrorCode.PRECONDITION_FAILED:
+                # Someone decided meanwhile: the card shows who, when and what.
+                now = selectors.get_visible_asset(request.user, asset_id)
+                refused["current"] = decision_of(now)
+            results.append(refused)
             continue
         touched[asset.character_id] = asset.character
         results.append({"id": asset_id, "ok": True, **decision_of(asset)})

@@ -29,6 +29,7 @@ class ErrorCode(StrEnum):
     SESSION_EXITED = "session_exited", 409
     SLUG_TAKEN = "slug_taken", 409
     IDEMPOTENCY_IN_FLIGHT = "idempotency_in_flight", 409
+    PRECONDITION_FAILED = "precondition_failed", 412
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", 415
     VALIDATION_ERROR = "validation_error", 422
     IMAGE_REJECTED = "image_rejected", 422

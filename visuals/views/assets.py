@@ -65,6 +65,13 @@ CONFLICT = {
 }
 
 
+def _with_etag(response: Response, asset: VisualAsset) -> Response:
+    """An asset answer carries the asset's ETag; send it back in If-Match to PATCH or
+    DELETE only the state you read (a stale tag is 412 precondition_failed)."""
+    response["ETag"] = services.asset_etag(asset)
+    return response
+
+
 def _asset_actions(slug: str, asset: VisualAsset) -> list[dict]:
     base = f"/v1/characters/{slug}"
     one = f"{base}/visual-assets/{asset.pk}"
@@ -131,10 +138,13 @@ class AssetCollectionView(APIView):
         form = AssetUploadSerializer(data=read_multipart(request))
         form.is_valid(raise_exception=True)
         asset = services.asset_upload(character=character, **form.validated_data)
-        return v0(
-            AssetSerializer(asset).data,
-            status=201,
-            next_actions=_asset_actions(slug, asset),
+        return _with_etag(
+            v0(
+                AssetSerializer(asset).data,
+                status=201,
+                next_actions=_asset_actions(slug, asset),
+            ),
+            asset,
         )
 
     @extend_schema(
@@ -187,7 +197,10 @@ class AssetDetailView(APIView):
     def get(self, request, slug, asset_id):
         character = character_get(request.account, slug)
         asset = selectors.asset_get(character, asset_id)
-        return v0(AssetSerializer(asset).data, next_actions=_asset_actions(slug, asset))
+        return _with_etag(
+            v0(AssetSerializer(asset).data, next_actions=_asset_actions(slug, asset)),
+            asset,
+        )
 
     @extend_schema(
         operation_id="visual_assets_update",
@@ -211,13 +224,17 @@ class AssetDetailView(APIView):
         body.is_valid(raise_exception=True)
         asset = services.asset_update(
             asset=asset,
-            actor=None,
+            actor=request.auth,
             promotion_status=body.validated_data.get("promotion_status"),
             asset_status=body.validated_data.get("asset_status"),
             qa_status=body.validated_data.get("qa_status"),
             reason=body.validated_data.get("reason", ""),
+            if_match=request.headers.get("If-Match"),
         )
-        return v0(AssetSerializer(asset).data, next_actions=_asset_actions(slug, asset))
+        return _with_etag(
+            v0(AssetSerializer(asset).data, next_actions=_asset_actions(slug, asset)),
+            asset,
+        )
 
     @extend_schema(
         operation_id="visual_assets_destroy",
@@ -228,5 +245,7 @@ class AssetDetailView(APIView):
     def delete(self, request, slug, asset_id):
         character = character_get(request.account, slug)
         asset = selectors.asset_get(character, asset_id)
-        services.asset_delete(asset=asset, actor=None)
+        services.asset_delete(
+            asset=asset, actor=request.auth, if_match=request.headers.get("If-Match")
+        )
         return Response(status=204)
