@@ -129,6 +129,37 @@ class QueueFilterForm(forms.Form):
         ],
         widget=forms.Select(attrs={"aria-label": "Verdict"}),
     )
+    source = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any source")] + list(VisualAsset.Source.choices),
+        widget=forms.Select(attrs={"aria-label": "Source"}),
+    )
+    batch = forms.UUIDField(
+        required=False,
+        widget=forms.TextInput(
+            attrs={"aria-label": "Batch id", "placeholder": "batch id", "size": 10}
+        ),
+    )
+    generator = forms.CharField(
+        required=False,
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"aria-label": "Generator", "placeholder": "generator", "size": 9}
+        ),
+    )
+    sort = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Oldest first"),
+            ("newest", "Newest first"),
+            ("score", "Identity: closest first"),
+            ("-score", "Identity: farthest first"),
+        ],
+        widget=forms.Select(attrs={"aria-label": "Sort"}),
+    )
+
+    # The filters a bookmarked view may carry (the URL is the saved view).
+    FILTERS = ("character", "category", "verdict", "source", "batch", "generator")
 
 
 class AssetFilterForm(forms.Form):

@@ -1,8 +1,9 @@
 """Reads for the curator pages. Each returns a fixed number of queries per page,
 whatever the number of characters, assets or generations behind it."""
 
-from django.db.models import Count, F, Q, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, F, FloatField, Q, Window
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast, RowNumber
 
 from characters.models import Character, CharacterVersion, Session
 from visuals.models import AssetDecision, ImageRequest, VisualAsset
@@ -149,13 +150,46 @@ def get_visible_asset(user, pk) -> VisualAsset:
     )
 
 
-def review_queue(user, *, character: str = "", category: str = "", verdict: str = ""):
-    """Held candidates of the visible characters, oldest first (first in, first out)."""
+# The identity distance the judge measured (ImageRequest.brief["judge"]).
+IDENTITY_DISTANCE = KeyTextTransform(
+    "identity_distance", KeyTransform("judge", "image_request__brief")
+)
+
+QUEUE_ORDER = {
+    "": ("created_at", "id"),
+    "newest": ("-created_at", "-id"),
+    "score": (Cast(IDENTITY_DISTANCE, FloatField()).asc(nulls_last=True), "created_at"),
+    "-score": (
+        Cast(IDENTITY_DISTANCE, FloatField()).desc(nulls_last=True),
+        "created_at",
+    ),
+}
+
+
+def review_queue(
+    user,
+    *,
+    character: str = "",
+    category: str = "",
+    verdict: str = "",
+    source: str = "",
+    batch: str = "",
+    generator: str = "",
+    sort: str = "",
+):
+    """Held candidates of the visible characters, oldest first (first in, first out)
+    unless `sort` says newest or by identity distance."""
     rows = (
         VisualAsset.objects.filter(HELD, character__in=visible_characters(user))
-        .select_related("character", "image_request", "decided_by")
-        .order_by("created_at", "id")
+        .select_related("character", "image_request", "decided_by", "decided_by_key")
+        .order_by(*QUEUE_ORDER.get(sort, QUEUE_ORDER[""]))
     )
+    if source:
+        rows = rows.filter(source=source)
+    if batch:
+        rows = rows.filter(image_request__batch_id=batch)
+    if generator:
+        rows = rows.filter(image_request__backend=generator)
     if character:
         rows = rows.filter(character_id=character)
     if category:
@@ -226,4 +260,15 @@ def asset_history(asset, limit: int = 20) -> list:
         AssetDecision.objects.filter(asset=asset)
         .select_related("decided_by", "decided_by_key")
         .order_by("-decided_at", "-id")[:limit]
+    )
+
+
+def generators(user) -> list[str]:
+    """The generator backends that made the visible characters' images (for filters)."""
+    return list(
+        ImageRequest.objects.filter(character__in=visible_characters(user))
+        .exclude(backend="")
+        .values_list("backend", flat=True)
+        .order_by("backend")
+        .distinct()
     )

@@ -2,6 +2,7 @@
 
 import json
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import JsonResponse
@@ -14,11 +15,12 @@ from visuals import assets as asset_services
 from visuals.assets import asset_etag
 from visuals.models import VisualAsset
 from visuals.readiness import visual_readiness
+from visuals.vocab import CONTINUITY_PROBES
 
 from .. import badges, selectors
 from ..access import curator_required, visible_characters
 from ..forms import BulkDecisionForm, QueueFilterForm
-from ..presenters import decision_of, verdict_of
+from ..presenters import checks_of, decision_of, verdict_of
 
 CARDS_PER_PAGE = 24
 
@@ -32,38 +34,71 @@ def queue(request):
         character=filters.get("character") or "",
         category=filters.get("category", ""),
         verdict=filters.get("verdict", ""),
+        source=filters.get("source", ""),
+        batch=filters.get("batch") or "",
+        generator=filters.get("generator", ""),
+        sort=filters.get("sort", ""),
     )
     page = Paginator(rows, CARDS_PER_PAGE).get_page(request.GET.get("page"))
     cards = list(page.object_list)
     portraits = selectors.identity_portraits({a.character_id for a in cards})
-    for asset in cards:
+    groups: dict = {}
+    for number, asset in enumerate(cards, start=1):
+        asset.number = number
         asset.portrait = portraits.get(asset.character_id)
         asset.verdict = verdict_of(asset.image_request)
+        asset.checks = checks_of(asset.image_request)
         asset.etag = asset_etag(asset)
+        request_ = asset.image_request
+        asset.parent_id = (
+            request_.parent_id
+            if request_ is not None and request_.probe_type in CONTINUITY_PROBES
+            else None
+        )
+        groups.setdefault(asset.character_id, []).append(asset)
     on_page = {a.character_id for a in cards}
     page_characters = list(
         selectors.characters_with_counts(request.user).filter(pk__in=list(on_page))
     )
+    by_id = {}
     for character in page_characters:
         character.readiness = badges.readiness_status(character)
         character.readiness_label = badges.label(character.readiness)
+        by_id[character.pk] = character
     params = request.GET.copy()
     params.pop("page", None)
+    filtered = any(filters.get(name) for name in QueueFilterForm.FILTERS)
     return render(
         request,
         "curate/review_queue.html",
         {
             "page": page,
             "cards": cards,
+            "groups": [
+                {
+                    "character": by_id.get(character_id) or members[0].character,
+                    "portrait": portraits.get(character_id),
+                    "cards": members,
+                }
+                for character_id, members in groups.items()
+            ],
             "form": form,
+            "filtered": filtered,
             "characters": visible_characters(request.user)
             .select_related(None)
             .only("id", "slug", "name"),
+            "generators": selectors.generators(request.user),
             "page_characters": page_characters,
+            "presets": presets(),
             "querystring": params.urlencode(),
             "nav": "review",
         },
     )
+
+
+def presets() -> list[str]:
+    """The reason presets of the number keys (settings.LOREOS_CURATE_REASON_PRESETS)."""
+    return [p for p in settings.LOREOS_CURATE_REASON_PRESETS if p][:9]
 
 
 def _bad_request(message: str, fix: str) -> JsonResponse:
