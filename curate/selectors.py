@@ -1,9 +1,13 @@
 """Reads for the curator pages. Each returns a fixed number of queries per page,
 whatever the number of characters, assets or generations behind it."""
 
+from datetime import timedelta
+from statistics import median
+
 from django.db.models import Count, F, FloatField, Q, Window
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
-from django.db.models.functions import Cast, RowNumber
+from django.db.models.functions import Cast, RowNumber, TruncDate
+from django.utils import timezone
 
 from characters.models import Character, CharacterVersion, Session
 from visuals.models import AssetDecision, ImageRequest, VisualAsset
@@ -155,6 +159,10 @@ IDENTITY_DISTANCE = KeyTextTransform(
     "identity_distance", KeyTransform("judge", "image_request__brief")
 )
 
+IDENTITY_DISTANCE_OF_REQUEST = KeyTextTransform(
+    "identity_distance", KeyTransform("judge", "brief")
+)
+
 QUEUE_ORDER = {
     "": ("created_at", "id"),
     "newest": ("-created_at", "-id"),
@@ -272,3 +280,132 @@ def generators(user) -> list[str]:
         .order_by("backend")
         .distinct()
     )
+
+
+def identity_drift(character) -> list[tuple]:
+    """Every generated image of the character with the identity distance the judge
+    measured: (request id, created_at, distance, verdict status, label), oldest first.
+    One query; the brief itself is never loaded."""
+    rows = (
+        ImageRequest.objects.filter(character=character)
+        .annotate(
+            distance=Cast(IDENTITY_DISTANCE_OF_REQUEST, FloatField()),
+            verdict=KeyTextTransform("status", "consistency"),
+        )
+        .filter(distance__isnull=False)
+        .order_by("created_at", "id")
+        .values_list(
+            "id", "created_at", "distance", "verdict", "probe_type", "category"
+        )
+    )
+    return [
+        (pk, at, distance, verdict, probe_type or category)
+        for pk, at, distance, verdict, probe_type, category in rows
+    ]
+
+
+def generator_rates(character) -> list[dict]:
+    """Per generator: generated assets, approved, rejected, held, approval rate."""
+    # Approved by someone (a curator or a key), not activated on generation.
+    approved = Q(
+        promotion_status__in=[
+            VisualAsset.Promotion.APPROVED_ANCHOR,
+            VisualAsset.Promotion.APPROVED_KEYFRAME,
+        ]
+    ) & (Q(decided_by__isnull=False) | Q(decided_by_key__isnull=False))
+    rows = (
+        VisualAsset.objects.filter(character=character, image_request__isnull=False)
+        .values("image_request__backend")
+        .annotate(
+            total=Count("id"),
+            approved=Count("id", filter=approved),
+            rejected=Count("id", filter=Q(asset_status=VisualAsset.Status.REJECTED)),
+            held=Count("id", filter=Q(asset_status=CANDIDATE)),
+        )
+        .order_by("image_request__backend")
+    )
+    return [
+        {
+            "generator": row["image_request__backend"] or "unknown",
+            **{k: row[k] for k in ("total", "approved", "rejected", "held")},
+            "rate": _rate(row["approved"], row["rejected"]),
+        }
+        for row in rows
+    ]
+
+
+def _rate(approved: int, rejected: int) -> int | None:
+    decided = approved + rejected
+    return round(100 * approved / decided) if decided else None
+
+
+# Gaps longer than this between two decisions of one curator are breaks, not work.
+DECISION_GAP_LIMIT_SECONDS = 600
+
+
+def review_stats(user, *, days: int = 14) -> dict:
+    """Decisions on the visible characters' assets by people (not keys) in the last
+    `days`: per curator per day, approval rate by category and by generator, and the
+    median seconds between one curator's consecutive decisions (breaks excluded).
+    Two queries whatever the volume."""
+    since = timezone.now() - timedelta(days=days)
+    decisions = AssetDecision.objects.filter(
+        asset__character__in=visible_characters(user),
+        decided_by__isnull=False,
+        decided_at__gte=since,
+    )
+    per_day = list(
+        decisions.annotate(day=TruncDate("decided_at"))
+        .values("decided_by__username", "day")
+        .annotate(n=Count("id"))
+        .order_by("-day", "decided_by__username")
+    )
+    rows = list(
+        decisions.values_list(
+            "decided_by__username",
+            "decided_at",
+            "after",
+            "asset__category",
+            "asset__image_request__backend",
+        ).order_by("decided_by__username", "decided_at")
+    )
+    by_category: dict = {}
+    by_generator: dict = {}
+    gaps: list[float] = []
+    previous: dict = {}
+    for username, at, after, category, backend in rows:
+        status = after[0] if after else ""
+        verdict = (
+            "approved"
+            if status == ACTIVE
+            else "rejected"
+            if status == VisualAsset.Status.REJECTED
+            else None
+        )
+        if verdict:
+            for table, key in (
+                (by_category, category),
+                (by_generator, backend or "uploads"),
+            ):
+                counts = table.setdefault(key, {"approved": 0, "rejected": 0})
+                counts[verdict] += 1
+        last = previous.get(username)
+        if last is not None:
+            gap = (at - last).total_seconds()
+            if 0 <= gap <= DECISION_GAP_LIMIT_SECONDS:
+                gaps.append(gap)
+        previous[username] = at
+    return {
+        "per_day": per_day,
+        "by_category": _rates(by_category),
+        "by_generator": _rates(by_generator),
+        "median_seconds": round(median(gaps), 1) if gaps else None,
+        "decisions": len(rows),
+    }
+
+
+def _rates(table: dict) -> list[dict]:
+    return [
+        {"name": name, **c, "rate": _rate(c["approved"], c["rejected"])}
+        for name, c in sorted(table.items())
+    ]

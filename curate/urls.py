@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from .views import assets, characters, reports, review, runs, thumbs
+from .views import assets, characters, reports, review, runs, stats, thumbs
 
 app_name = "curate"
 
@@ -23,9 +23,12 @@ urlpatterns = [
     path("assets/<uuid:pk>/decide", assets.asset_action, name="asset-action"),
     path("review/", review.queue, name="review"),
     path("review/decide.json", review.decide, name="decide"),
+    path("review/stats/", stats.review_stats, name="review-stats"),
     path("reports/", reports.report_list, name="reports"),
     path("reports/<uuid:pk>/", reports.report_detail, name="report"),
     path("reports/<uuid:pk>/status.json", reports.report_status, name="report-status"),
     path("thumbs/a/<uuid:pk>/<int:size>", thumbs.asset_thumb, name="asset-thumb"),
     path("thumbs/r/<uuid:pk>/<int:size>", thumbs.request_thumb, name="request-thumb"),
+    # Last: any other /curate/ URL is the styled 404 page, not Django's bare one.
+    re_path(r"^(?P<rest>.*)$", stats.not_found, name="not-found"),
 ]

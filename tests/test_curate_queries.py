@@ -38,9 +38,19 @@ def grow(account, n):
         clone_assets(template, 2, character_id=other.pk)
 
 
+def _held_one(character) -> str:
+    return str(
+        VisualAsset.objects.filter(character=character, asset_status="candidate")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
 PAGES = {
     "characters": (lambda c: "/curate/", 6),
-    "character": (lambda c: f"/curate/characters/{c.pk}/", 10),
+    # The character page: 10 + the identity drift chart and the generator rates.
+    "character": (lambda c: f"/curate/characters/{c.pk}/", 12),
+    "asset": (lambda c: f"/curate/assets/{_held_one(c)}/", 7),
     "assets": (lambda c: f"/curate/characters/{c.pk}/assets/", 6),
     # The review queue: 8 + the generator list of its filter.
     "review": (lambda c: "/curate/review/", 9),

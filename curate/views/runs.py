@@ -12,27 +12,22 @@ from loreos.api.ids import is_uuid
 from .. import actions, selectors
 from ..access import curator_required
 from ..forms import BatchForm, ProbeForm
+from .characters import character_page
 
 
-def _refused(request, exc: ApiError):
-    messages.error(request, f"{exc.message}. {exc.fix}")
-
-
-def _form_errors(request, form):
-    for field, errors in form.errors.items():
-        name = "" if field == "__all__" else f"{field}: "
-        messages.error(request, f"{name}{' '.join(errors)}")
+def _refused(form, exc: ApiError):
+    """The service's refusal, shown next to the field it names (else on the form)."""
+    field = exc.field if exc.field in form.fields else None
+    form.add_error(field, f"{exc.message}. {exc.fix}")
 
 
 @require_POST
 @curator_required
 def run_probe(request, pk):
     character = selectors.get_visible_character(request.user, pk)
-    back = reverse("curate:character", args=[character.pk])
     form = ProbeForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
-        return redirect(back + "#run")
+        return character_page(request, character, probe_form=form)
     try:
         probe = actions.probe_run(
             character=character,
@@ -40,8 +35,8 @@ def run_probe(request, pk):
             actor=request.user,
         )
     except ApiError as exc:
-        _refused(request, exc)
-        return redirect(back + "#run")
+        _refused(form, exc)
+        return character_page(request, character, probe_form=form)
     return redirect("curate:report", probe.pk)
 
 
@@ -52,15 +47,14 @@ def run_batch(request, pk):
     back = reverse("curate:character", args=[character.pk])
     form = BatchForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
-        return redirect(back + "#run")
+        return character_page(request, character, batch_form=form)
     try:
         items = actions.inventory_batch_run(
             character=character, actor=request.user, **form.cleaned_data
         )
     except ApiError as exc:
-        _refused(request, exc)
-        return redirect(back + "#run")
+        _refused(form, exc)
+        return character_page(request, character, batch_form=form)
     queued = [item.request for item in items if item.request]
     failed = [item for item in items if item.request is None]
     for item in failed:
