@@ -7,9 +7,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from characters.models import Character
+from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_curate_browser import sign_in
 from tests.curate_helpers import generate_held, held_asset_ids, make_user
-from visuals.models import AssetDecision, VisualAsset
+from visuals.models import AssetDecision, ImageRequest, VisualAsset
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -169,3 +171,112 @@ def test_two_curators_deciding_the_same_candidate(
     assert (asset.asset_status, asset.decided_by.username) == ("rejected", "otto")
     cora.context.close()
     otto.context.close()
+
+
+def test_a_failed_batch_form_keeps_its_inputs_and_shows_the_error(
+    page, live_server, api, ready, curator, shot
+):
+    mira = Character.objects.get(slug="mira")
+    page.set_viewport_size(DESKTOP)
+    sign_in(page, live_server, next_path=f"/curate/characters/{mira.pk}/")
+    form = page.locator("form", has=page.get_by_role("button", name="Generate batch"))
+    for name in ("wardrobe", "prop", "place"):
+        form.get_by_label(name, exact=True).check()
+    form.get_by_label("Per category").fill("4")
+    form.get_by_label("Style brief").fill("film grain, autumn light")
+    form.get_by_label("Forbidden").fill("tattoos\nglasses")
+    form.get_by_role("button", name="Generate batch").click()
+
+    form = page.locator("form.has-errors")
+    error = form.locator("#batch-errors")
+    expect(error).to_contain_text("12 images requested; max 8")
+    expect(error).to_be_in_viewport()  # scrolled to, not off-screen
+    for name in ("wardrobe", "prop", "place"):
+        expect(form.get_by_label(name, exact=True)).to_be_checked()
+    expect(form.get_by_label("scene", exact=True)).not_to_be_checked()
+    expect(form.get_by_label("Per category")).to_have_value("4")
+    expect(form.get_by_label("Style brief")).to_have_value("film grain, autumn light")
+    expect(form.get_by_label("Forbidden")).to_have_value("tattoos\nglasses")
+    page.screenshot(path=str(ARTIFACTS / "24-batch-form-error.png"))
+    assert ImageRequest.objects.filter(origin="inventory").count() == 0
+
+
+def test_the_drift_chart_has_a_point_per_generated_image(
+    page, live_server, api, ready, curator, shot
+):
+    generate_held(api, ready, categories=["wardrobe"], count=3)
+    mira = Character.objects.get(slug="mira")
+    measured = [
+        r
+        for r in ImageRequest.objects.filter(character=mira).order_by(
+            "created_at", "id"
+        )
+        if (r.brief.get("judge") or {}).get("identity_distance") is not None
+    ]
+    assert len(measured) == 3
+    page.set_viewport_size(DESKTOP)
+    sign_in(page, live_server, next_path=f"/curate/characters/{mira.pk}/")
+    points = page.locator("svg.drift circle")
+    expect(points).to_have_count(3)
+    page.locator("#drift").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "25-drift-chart.png"))
+    points.first.click()
+    expect(page).to_have_url(re.compile(rf"/curate/reports/{measured[0].pk}/$"))
+
+
+def _too_wide(page) -> list[str]:
+    """The innermost elements that stick out to the right (for the failure message)."""
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('body *')).filter(e => {
+            const r = e.getBoundingClientRect();
+            return r.right > innerWidth + 1 && !Array.from(e.children).some(
+                c => c.getBoundingClientRect().right > innerWidth + 1);
+        }).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' +
+            Math.round(e.getBoundingClientRect().right))"""
+    )
+
+
+SIZES = {"desktop": DESKTOP, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.mark.parametrize("size", sorted(SIZES))
+def test_screenshots_of_every_page(
+    browser, live_server, api, ready, account, curator, size
+):
+    """Every curator page at 1280×720 and 390×844, saved under test-artifacts/, with
+    nothing wider than the viewport (the navigation and the review bar fit)."""
+    generate_held(
+        api, ready, categories=["wardrobe", "prop", "place", "scene"], count=2
+    )
+    ids = held_asset_ids()
+    mira = Character.objects.get(slug="mira")
+    probe = api.post(
+        "/v1/characters/mira/image-probe",
+        {"probe_type": "identity_selfie", "session_id": ready["session_id"]},
+        format="json",
+    ).json()["data"]
+    report_id = probe.get("id") or probe.get("probe_id")
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport=SIZES[size])
+    page = context.new_page()
+    sign_in(page, live_server, next_path="/curate/review/")
+    page.keyboard.press("a")
+    page.keyboard.press("1")
+    pages = {
+        "characters": "/curate/",
+        "character": f"/curate/characters/{mira.pk}/",
+        "assets": f"/curate/characters/{mira.pk}/assets/",
+        "asset": f"/curate/assets/{ids[0]}/",
+        "review": "/curate/review/",
+        "stats": "/curate/review/stats/",
+        "reports": "/curate/reports/",
+        "report": f"/curate/reports/{report_id}/",
+        "not-found": "/curate/no-such-page",
+    }
+    for name, path in pages.items():
+        page.goto(f"{live_server.url}{path}")
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(ARTIFACTS / f"page-{name}-{size}.png"))
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= SIZES[size]["width"], (name, wide, _too_wide(page))
+    context.close()
