@@ -24,7 +24,16 @@ from pathlib import Path
 from . import infra, results
 from .load import tool
 
-SCENARIOS = ["reads", "events", "upload", "enqueue", "pipeline", "judge", "batch"]
+SCENARIOS = [
+    "reads",
+    "events",
+    "upload",
+    "enqueue",
+    "pipeline",
+    "judge",
+    "batch",
+    "curate",
+]
 
 
 @dataclass

@@ -22,7 +22,7 @@ from ..access import curator_required, visible_characters
 from ..forms import BulkDecisionForm, QueueFilterForm
 from ..presenters import checks_of, decision_of, verdict_of
 
-CARDS_PER_PAGE = 24
+CARDS_PER_PAGE = 48
 
 
 @curator_required
