@@ -70,9 +70,7 @@ class VisualAssetAdmin(admin.ModelAdmin):
         "label",
         "character",
         "category",
-        "asset_status",
-        "promotion_status",
-        "source",
+        "status",
         "decision",
     ]
     list_display_links = ["preview", "label"]
@@ -170,6 +168,15 @@ class VisualAssetAdmin(admin.ModelAdmin):
     @admin.display(description="Preview")
     def large_preview(self, asset):
         return _thumb("curate:asset-thumb", asset.pk, size=240, px=240)
+
+    @admin.display(description="Status", ordering="asset_status")
+    def status(self, asset):
+        """asset_status over promotion_status (both are list filters)."""
+        return format_html(
+            '{}<br><span class="quiet">{}</span>',
+            asset.asset_status,
+            asset.promotion_status,
+        )
 
     @admin.display(description="Decided", ordering="decided_at")
     def decision(self, asset):
@@ -284,13 +291,10 @@ class ImageRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "preview",
         "subject",
-        "origin",
         "character",
         "state",
         "verdict",
-        "hold_for_review",
-        "created_at",
-        "completed_at",
+        "created",
     ]
     list_display_links = ["preview", "subject"]
     list_filter = [
@@ -362,7 +366,16 @@ class ImageRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Probe / category")
     def subject(self, row):
-        return row.probe_type or row.category or row.image_kind
+        """What was asked, over its origin (origin is a list filter)."""
+        return format_html(
+            '{}<br><span class="quiet">{}</span>',
+            row.probe_type or row.category or row.image_kind,
+            row.origin,
+        )
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, row):
+        return row.created_at.strftime("%Y-%m-%d %H:%M")
 
     @admin.display(description="State", ordering="request_status")
     def state(self, row):
@@ -433,7 +446,6 @@ class CharacterAdmin(characters_admin.CharacterAdmin):
         "version_number",
         "anchors",
         "held",
-        "monthly_budget",
     ]
     list_display_links = ["portrait", "slug"]
     list_filter = [*characters_admin.CharacterAdmin.list_filter, HeldFilter]

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from characters.models import Character
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_curate_browser import sign_in
-from tests.curate_helpers import generate_held, held_asset_ids, make_user
+from tests.curate_helpers import PASSWORD, generate_held, held_asset_ids, make_user
 from visuals.models import AssetDecision, ImageRequest, VisualAsset
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -279,4 +279,36 @@ def test_screenshots_of_every_page(
         page.screenshot(path=str(ARTIFACTS / f"page-{name}-{size}.png"))
         wide = page.evaluate("document.documentElement.scrollWidth")
         assert wide <= SIZES[size]["width"], (name, wide, _too_wide(page))
+    context.close()
+
+
+def test_admin_changelists_fit_1280(browser, live_server, api, ready):
+    """The admin's changelists at 1280 px: no sideways scrolling (fewer columns)."""
+    generate_held(api, ready, categories=["wardrobe", "prop"])
+    make_user("ada", curator=False, superuser=True)
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.get_by_label("Username").fill("ada")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    for name in (
+        "visuals/visualasset",
+        "visuals/imagerequest",
+        "characters/character",
+        "characters/apikey",
+        "characters/account",
+        "characters/session",
+    ):
+        page.goto(f"{live_server.url}/admin/{name}/")
+        expect(page.locator("#result_list")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / f"admin-{name.replace('/', '-')}.png"))
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= DESKTOP["width"], (name, wide, _too_wide(page))
+        # The results table itself is not cut off inside its scrolling box either.
+        hidden = page.evaluate(
+            "(() => { const r = document.querySelector('#changelist .results');"
+            " return r.scrollWidth - r.clientWidth; })()"
+        )
+        assert hidden <= 1, (name, hidden)
     context.close()
