@@ -173,6 +173,7 @@ def decide(request):
                 # Someone decided meanwhile: the card shows who, when and what.
                 now = selectors.get_visible_asset(request.user, asset_id)
                 refused["current"] = decision_of(now)
+                touched[now.character_id] = now.character
             results.append(refused)
             continue
         touched[asset.character_id] = asset.character

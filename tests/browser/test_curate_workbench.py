@@ -166,6 +166,8 @@ def test_two_curators_deciding_the_same_candidate(
     expect(line).to_contain_text("Rejected by otto")
     expect(line).to_contain_text("face drift")
     expect(line).to_contain_text("not applied")
+    expect(cora.locator("#remaining")).to_have_text("0")
+    expect(cora.locator("[data-held-for]")).to_have_text("0")
     shot(cora, "23-two-curators-refused")
     asset = VisualAsset.objects.get(pk=asset_id)
     assert (asset.asset_status, asset.decided_by.username) == ("rejected", "otto")

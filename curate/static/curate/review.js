@@ -170,6 +170,9 @@
         var done = 0;
         response.body.results.forEach(function (result) {
           showResult(result);
+          if (!result.ok && result.current && result.current.asset_status !== "candidate") {
+            done += 1;  /* decided by someone else: no longer held either */
+          }
           if (result.ok) {
             done += 1;
             if (decision !== "undo") { undoStack.push(result.id); }
