@@ -1,4 +1,4 @@
-from django.urls import path, re_path
+from django.urls import path
 
 from .views import assets, characters, reports, review, runs, stats, thumbs
 
@@ -29,6 +29,4 @@ urlpatterns = [
     path("reports/<uuid:pk>/status.json", reports.report_status, name="report-status"),
     path("thumbs/a/<uuid:pk>/<int:size>", thumbs.asset_thumb, name="asset-thumb"),
     path("thumbs/r/<uuid:pk>/<int:size>", thumbs.request_thumb, name="request-thumb"),
-    # Last: any other /curate/ URL is the styled 404 page, not Django's bare one.
-    re_path(r"^(?P<rest>.*)$", stats.not_found, name="not-found"),
 ]

@@ -1,7 +1,6 @@
 """Review statistics: decisions per curator per day, approval rates by category and
 by generator, the median time a decision takes."""
 
-from django.http import Http404
 from django.shortcuts import render
 
 from .. import selectors
@@ -16,9 +15,3 @@ def review_stats(request):
     return render(
         request, "curate/review_stats.html", {**stats, "days": DAYS, "nav": "stats"}
     )
-
-
-@curator_required
-def not_found(request, rest=""):
-    """Every other /curate/ URL: the same styled 404 page as a missing object."""
-    raise Http404(rest)

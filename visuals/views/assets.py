@@ -27,6 +27,27 @@ from ..vocab import Category
 
 TAGS = ["visual assets"]
 
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "The ETag of the asset as you read it (every asset answer carries one); "
+        "a stale tag is 412 precondition_failed and nothing changes. "
+        "Without it the last writer wins."
+    ),
+)
+PRECONDITION = {
+    412: OpenApiResponse(
+        ErrorEnvelope,
+        description=(
+            "precondition_failed: the asset changed since the If-Match tag; "
+            "the message names who decided and when"
+        ),
+    )
+}
+
 NextActions = inline_serializer(
     name="VisualNextAction",
     fields={"command": serializers.CharField(), "description": serializers.CharField()},
@@ -214,7 +235,8 @@ class AssetDetailView(APIView):
             "approved_anchor. qa_status changes freely. Same value: no-op."
         ),
         request=AssetPatchSerializer,
-        responses={200: AssetEnvelope, **ERRORS},
+        parameters=[IF_MATCH],
+        responses={200: AssetEnvelope, **ERRORS, **PRECONDITION},
         tags=TAGS,
     )
     def patch(self, request, slug, asset_id):
@@ -239,7 +261,8 @@ class AssetDetailView(APIView):
     @extend_schema(
         operation_id="visual_assets_destroy",
         summary="Delete a visual asset (its stored file goes once the deletion commits)",
-        responses={204: None, **ERRORS},
+        parameters=[IF_MATCH],
+        responses={204: None, **ERRORS, **PRECONDITION},
         tags=TAGS,
     )
     def delete(self, request, slug, asset_id):
