@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import redirect
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -65,7 +66,7 @@ def run_batch(request, pk):
         return redirect(back + "#run")
     messages.success(
         request,
-        f"Queued {len(queued)} of {len(items)} image(s)"
+        f"Queued {len(queued)} of {len(items)} image{pluralize(len(items))}"
         + (" — held for review." if form.cleaned_data["hold_for_review"] else "."),
     )
     return redirect(f"{back}?batch={queued[0].batch_id}#progress")
