@@ -36,6 +36,7 @@ SCENARIOS = [
     "batch",
     "streams",
     "remote",
+    "curate",
 ]
 
 

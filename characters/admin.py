@@ -253,7 +253,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "account",
         "kind",
         "name",
-        "created_at",
         "last_used_at",
         "revoked_at",
     ]

@@ -74,14 +74,28 @@ class DecisionForm(forms.Form):
 
     decision = forms.ChoiceField(choices=[(d, d) for d in [*DECISIONS, "delete"]])
     reason = forms.CharField(required=False, max_length=1000)
+    # The asset's ETag as the page showed it: a change made meanwhile is refused.
+    etag = forms.CharField(required=False, max_length=64)
 
 
 class BulkDecisionForm(forms.Form):
     """The JSON body of the review queue's decisions: ids shown, one decision."""
 
     ids = forms.JSONField()
-    decision = forms.ChoiceField(choices=[("approve", "approve"), ("reject", "reject")])
+    decision = forms.ChoiceField(
+        choices=[("approve", "approve"), ("reject", "reject"), ("undo", "undo")]
+    )
     reason = forms.CharField(required=False, max_length=1000)
+    # {id: the ETag the card showed}; an id whose asset changed since is refused.
+    etags = forms.JSONField(required=False)
+
+    def clean_etags(self):
+        etags = self.cleaned_data.get("etags") or {}
+        if not isinstance(etags, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in etags.items()
+        ):
+            raise forms.ValidationError("etags must be an object of id: ETag strings")
+        return etags
 
     def clean_ids(self):
         ids = self.cleaned_data["ids"]
@@ -109,6 +123,37 @@ class QueueFilterForm(forms.Form):
         choices=[("", "Any verdict"), *Verdict.choices, ("none", "Not evaluated")],
         widget=forms.Select(attrs={"aria-label": "Verdict"}),
     )
+    source = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any source")] + list(VisualAsset.Source.choices),
+        widget=forms.Select(attrs={"aria-label": "Source"}),
+    )
+    batch = forms.UUIDField(
+        required=False,
+        widget=forms.TextInput(
+            attrs={"aria-label": "Batch id", "placeholder": "batch id", "size": 10}
+        ),
+    )
+    generator = forms.CharField(
+        required=False,
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"aria-label": "Generator", "placeholder": "generator", "size": 9}
+        ),
+    )
+    sort = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Oldest first"),
+            ("newest", "Newest first"),
+            ("score", "Identity: closest first"),
+            ("-score", "Identity: farthest first"),
+        ],
+        widget=forms.Select(attrs={"aria-label": "Sort"}),
+    )
+
+    # The filters a bookmarked view may carry (the URL is the saved view).
+    FILTERS = ("character", "category", "verdict", "source", "batch", "generator")
 
 
 class AssetFilterForm(forms.Form):

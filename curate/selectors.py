@@ -1,11 +1,16 @@
 """Reads for the curator pages. Each returns a fixed number of queries per page,
 whatever the number of characters, assets or generations behind it."""
 
-from django.db.models import Count, F, Q, Window
-from django.db.models.functions import RowNumber
+from datetime import timedelta
+from statistics import median
+
+from django.db.models import Count, F, FloatField, Q, Window
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast, RowNumber, TruncDate
+from django.utils import timezone
 
 from characters.models import Character, CharacterVersion, Session
-from visuals.models import ImageRequest, VisualAsset
+from visuals.models import AssetDecision, ImageRequest, VisualAsset
 from visuals.vocab import INVENTORY_CATEGORIES, Category
 
 from .access import visible_characters
@@ -136,19 +141,60 @@ def get_visible_asset(user, pk) -> VisualAsset:
 
     return get_object_or_404(
         VisualAsset.objects.select_related(
-            "character", "character__account", "decided_by", "image_request"
+            "character",
+            "character__account",
+            "decided_by",
+            "decided_by_key",
+            "image_request",
         ).filter(character__in=visible_characters(user)),
         pk=pk,
     )
 
 
-def review_queue(user, *, character: str = "", category: str = "", verdict: str = ""):
-    """Held candidates of the visible characters, oldest first (first in, first out)."""
+# The identity distance the judge measured (ImageRequest.brief["judge"]).
+IDENTITY_DISTANCE = KeyTextTransform(
+    "identity_distance", KeyTransform("judge", "image_request__brief")
+)
+
+IDENTITY_DISTANCE_OF_REQUEST = KeyTextTransform(
+    "identity_distance", KeyTransform("judge", "brief")
+)
+
+QUEUE_ORDER = {
+    "": ("created_at", "id"),
+    "newest": ("-created_at", "-id"),
+    "score": (Cast(IDENTITY_DISTANCE, FloatField()).asc(nulls_last=True), "created_at"),
+    "-score": (
+        Cast(IDENTITY_DISTANCE, FloatField()).desc(nulls_last=True),
+        "created_at",
+    ),
+}
+
+
+def review_queue(
+    user,
+    *,
+    character: str = "",
+    category: str = "",
+    verdict: str = "",
+    source: str = "",
+    batch: str = "",
+    generator: str = "",
+    sort: str = "",
+):
+    """Held candidates of the visible characters, oldest first (first in, first out)
+    unless `sort` says newest or by identity distance."""
     rows = (
         VisualAsset.objects.filter(HELD, character__in=visible_characters(user))
-        .select_related("character", "image_request", "decided_by")
-        .order_by("created_at", "id")
+        .select_related("character", "image_request", "decided_by", "decided_by_key")
+        .order_by(*QUEUE_ORDER.get(sort, QUEUE_ORDER[""]))
     )
+    if source:
+        rows = rows.filter(source=source)
+    if batch:
+        rows = rows.filter(image_request__batch_id=batch)
+    if generator:
+        rows = rows.filter(image_request__backend=generator)
     if character:
         rows = rows.filter(character_id=character)
     if category:
@@ -222,7 +268,7 @@ def visible_assets_by_id(user, ids) -> dict:
     """The visible assets among `ids` (UUID strings), with their characters."""
     rows = VisualAsset.objects.filter(
         pk__in=ids, character__in=visible_characters(user)
-    ).select_related("character")
+    ).select_related("character", "decided_by", "decided_by_key")
     return {str(a.pk): a for a in rows}
 
 
@@ -234,3 +280,152 @@ def held_counts(character_ids) -> dict:
         .annotate(n=Count("id"))
         .order_by()
     )
+
+
+def asset_history(asset, limit: int = 20) -> list:
+    """The asset's newest decisions (who, when, from → to, why)."""
+    return list(
+        AssetDecision.objects.filter(asset=asset)
+        .select_related("decided_by", "decided_by_key")
+        .order_by("-decided_at", "-id")[:limit]
+    )
+
+
+def generators(user) -> list[str]:
+    """The generator backends that made the visible characters' images (for filters)."""
+    return list(
+        ImageRequest.objects.filter(character__in=visible_characters(user))
+        .exclude(backend="")
+        .values_list("backend", flat=True)
+        .order_by("backend")
+        .distinct()
+    )
+
+
+def identity_drift(character) -> list[tuple]:
+    """Every generated image of the character with the identity distance the judge
+    measured: (request id, created_at, distance, verdict status, label), oldest first.
+    One query; the brief itself is never loaded."""
+    rows = (
+        ImageRequest.objects.filter(character=character)
+        .annotate(
+            distance=Cast(IDENTITY_DISTANCE_OF_REQUEST, FloatField()),
+            verdict=KeyTextTransform("status", "consistency"),
+        )
+        .filter(distance__isnull=False)
+        .order_by("created_at", "id")
+        .values_list(
+            "id", "created_at", "distance", "verdict", "probe_type", "category"
+        )
+    )
+    return [
+        (pk, at, distance, verdict, probe_type or category)
+        for pk, at, distance, verdict, probe_type, category in rows
+    ]
+
+
+def generator_rates(character) -> list[dict]:
+    """Per generator: generated assets, approved, rejected, held, approval rate."""
+    # Approved by someone (a curator or a key), not activated on generation.
+    approved = Q(
+        promotion_status__in=[
+            VisualAsset.Promotion.APPROVED_ANCHOR,
+            VisualAsset.Promotion.APPROVED_KEYFRAME,
+        ]
+    ) & (Q(decided_by__isnull=False) | Q(decided_by_key__isnull=False))
+    rows = (
+        VisualAsset.objects.filter(character=character, image_request__isnull=False)
+        .values("image_request__backend")
+        .annotate(
+            total=Count("id"),
+            approved=Count("id", filter=approved),
+            rejected=Count("id", filter=Q(asset_status=VisualAsset.Status.REJECTED)),
+            held=Count("id", filter=Q(asset_status=CANDIDATE)),
+        )
+        .order_by("image_request__backend")
+    )
+    return [
+        {
+            "generator": row["image_request__backend"] or "unknown",
+            **{k: row[k] for k in ("total", "approved", "rejected", "held")},
+            "rate": _rate(row["approved"], row["rejected"]),
+        }
+        for row in rows
+    ]
+
+
+def _rate(approved: int, rejected: int) -> int | None:
+    decided = approved + rejected
+    return round(100 * approved / decided) if decided else None
+
+
+# Gaps longer than this between two decisions of one curator are breaks, not work.
+DECISION_GAP_LIMIT_SECONDS = 600
+
+
+def review_stats(user, *, days: int = 14) -> dict:
+    """Decisions on the visible characters' assets by people (not keys) in the last
+    `days`: per curator per day, approval rate by category and by generator, and the
+    median seconds between one curator's consecutive decisions (breaks excluded).
+    Two queries whatever the volume."""
+    since = timezone.now() - timedelta(days=days)
+    decisions = AssetDecision.objects.filter(
+        asset__character__in=visible_characters(user),
+        decided_by__isnull=False,
+        decided_at__gte=since,
+    )
+    per_day = list(
+        decisions.annotate(day=TruncDate("decided_at"))
+        .values("decided_by__username", "day")
+        .annotate(n=Count("id"))
+        .order_by("-day", "decided_by__username")
+    )
+    rows = list(
+        decisions.values_list(
+            "decided_by__username",
+            "decided_at",
+            "after",
+            "asset__category",
+            "asset__image_request__backend",
+        ).order_by("decided_by__username", "decided_at")
+    )
+    by_category: dict = {}
+    by_generator: dict = {}
+    gaps: list[float] = []
+    previous: dict = {}
+    for username, at, after, category, backend in rows:
+        status = after[0] if after else ""
+        verdict = (
+            "approved"
+            if status == ACTIVE
+            else "rejected"
+            if status == VisualAsset.Status.REJECTED
+            else None
+        )
+        if verdict:
+            for table, key in (
+                (by_category, category),
+                (by_generator, backend or "uploads"),
+            ):
+                counts = table.setdefault(key, {"approved": 0, "rejected": 0})
+                counts[verdict] += 1
+        last = previous.get(username)
+        if last is not None:
+            gap = (at - last).total_seconds()
+            if 0 <= gap <= DECISION_GAP_LIMIT_SECONDS:
+                gaps.append(gap)
+        previous[username] = at
+    return {
+        "per_day": per_day,
+        "by_category": _rates(by_category),
+        "by_generator": _rates(by_generator),
+        "median_seconds": round(median(gaps), 1) if gaps else None,
+        "decisions": len(rows),
+    }
+
+
+def _rates(table: dict) -> list[dict]:
+    return [
+        {"name": name, **c, "rate": _rate(c["approved"], c["rejected"])}
+        for name, c in sorted(table.items())
+    ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import assets, characters, reports, review, runs, streams, thumbs
+from .views import assets, characters, reports, review, runs, stats, streams, thumbs
 
 app_name = "curate"
 
@@ -28,6 +28,7 @@ urlpatterns = [
     path("assets/<uuid:pk>/decide", assets.asset_action, name="asset-action"),
     path("review/", review.queue, name="review"),
     path("review/decide.json", review.decide, name="decide"),
+    path("review/stats/", stats.review_stats, name="review-stats"),
     path("reports/", reports.report_list, name="reports"),
     path("reports/<uuid:pk>/", reports.report_detail, name="report"),
     path("reports/<uuid:pk>/status.json", reports.report_status, name="report-status"),

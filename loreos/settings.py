@@ -420,6 +420,15 @@ LOREOS_WEBHOOK_ALLOW_PRIVATE = env.bool("LOREOS_WEBHOOK_ALLOW_PRIVATE", default=
 # Key for the stored signing secrets; empty derives one from SECRET_KEY (HKDF).
 LOREOS_WEBHOOK_ENCRYPTION_KEY = env.str("LOREOS_WEBHOOK_ENCRYPTION_KEY", default="")
 
+
+# --- Curator pages ------------------------------------------------------------------
+# The review queue's reason presets: key 1 rejects with the first, 2 the second, …
+# (at most 9). Comma-separated in the environment.
+LOREOS_CURATE_REASON_PRESETS = env.list(
+    "LOREOS_CURATE_REASON_PRESETS",
+    default=["face drift", "wrong outfit", "artifact", "forbidden trait"],
+)
+
 # --- Logging: one JSON object a line, with the request id ---------------------------
 LOGGING = {
     "version": 1,

@@ -88,6 +88,7 @@ ASSET_FIELDS = {
     "source",
     "image_request_id",
     "advice",
+    "decided_by",
     "decided_at",
     "decision_reason",
     "created_at",

@@ -1,6 +1,7 @@
 """The review queue and its JSON decisions: one rulebook with the API (contract R43)."""
 
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -29,9 +30,14 @@ def test_queue_shows_held_candidates_beside_the_identity_portrait_with_verdicts(
     for asset_id in held_asset_ids():
         assert f'data-id="{asset_id}"' in body
         assert f"/curate/thumbs/a/{asset_id}/240" in body
-    assert body.count(f"/curate/thumbs/a/{ready['identity']['id']}/240") == 2
-    # wardrobe is a selfie-kind image judged against the portrait: a scored verdict.
-    assert "score 0." in body
+    # The identity portrait heads the character's group once (issue 17), and the
+    # focus view shows it large beside each candidate.
+    assert body.count(f"/curate/thumbs/a/{ready['identity']['id']}/96") == 1
+    assert body.count(f"/curate/thumbs/a/{ready['identity']['id']}/640") == 2
+    # wardrobe is a selfie-kind image judged against the portrait: a scored verdict,
+    # and its face distance listed as a check with its band.
+    assert re.search(r"verdict-\w+ corner[^>]*>[^<]*· 0\.\d\d", body)
+    assert "Face distance to the identity portrait" in body
     assert "verdict-manual_required" in body  # a prop picture has no face to measure
     for key in ("<kbd>j</kbd>", "<kbd>k</kbd>", "<kbd>a</kbd>", "<kbd>r</kbd>"):
         assert key in body

@@ -34,13 +34,23 @@ def _thumb(url_name, pk, size=96, px=56):
     )
 
 
+def _shown_etag(request, asset) -> str | None:
+    """The ETag the changelist showed for this asset (a hidden input per row), so a
+    decision taken meanwhile by someone else is refused (412), as in the API."""
+    return request.POST.get(f"etag-{asset.pk}") or None
+
+
 def _apply(modeladmin, request, queryset, verb, decision, reason=""):
     """Take one decision on each selected asset; report what the rules refused."""
     done, refused = 0, []
     for asset in queryset.select_related("character"):
         try:
             asset_services.asset_decide(
-                asset=asset, decision=decision, actor=request.user, reason=reason
+                asset=asset,
+                decision=decision,
+                actor=request.user,
+                reason=reason,
+                if_match=_shown_etag(request, asset),
             )
             done += 1
         except ApiError as exc:
@@ -60,12 +70,8 @@ class VisualAssetAdmin(admin.ModelAdmin):
         "label",
         "character",
         "category",
-        "asset_status",
-        "promotion_status",
-        "qa_status",
-        "source",
-        "decided_by",
-        "decided_at",
+        "status",
+        "decision",
     ]
     list_display_links = ["preview", "label"]
     list_filter = [
@@ -77,7 +83,7 @@ class VisualAssetAdmin(admin.ModelAdmin):
         "character__account",
     ]
     search_fields = ["asset_key", "label", "character__slug", "sha256", "id"]
-    list_select_related = ["character", "decided_by"]
+    list_select_related = ["character", "decided_by", "decided_by_key"]
     date_hierarchy = "created_at"
     show_full_result_count = False
     list_per_page = 50
@@ -163,6 +169,34 @@ class VisualAssetAdmin(admin.ModelAdmin):
     def large_preview(self, asset):
         return _thumb("curate:asset-thumb", asset.pk, size=240, px=240)
 
+    @admin.display(description="Status", ordering="asset_status")
+    def status(self, asset):
+        """asset_status over promotion_status (both are list filters)."""
+        return format_html(
+            '{}<br><span class="quiet">{}</span>',
+            asset.asset_status,
+            asset.promotion_status,
+        )
+
+    @admin.display(description="Decided", ordering="decided_at")
+    def decision(self, asset):
+        """Who decided and when, plus the state this row shows (its ETag) for the
+        bulk actions to send back."""
+        who = asset_services.decider_name(asset)
+        shown = format_html(
+            '<input type="hidden" name="etag-{}" value="{}">',
+            asset.pk,
+            asset_services.asset_etag(asset),
+        )
+        if not asset.decided_at:
+            return format_html("{}—", shown)
+        return format_html(
+            '{}{}<br><span class="quiet">{}</span>',
+            shown,
+            who or "—",
+            asset.decided_at.strftime("%Y-%m-%d %H:%M"),
+        )
+
     @admin.display(description="Advice")
     def advice_list(self, asset):
         return "; ".join(item.get("message", "") for item in asset.advice or []) or "—"
@@ -196,6 +230,12 @@ class VisualAssetAdmin(admin.ModelAdmin):
                 **self.admin_site.each_context(request),
                 "opts": self.opts,
                 "queryset": list(queryset.select_related("character")),
+                # The states the changelist showed travel on to the confirmation.
+                "shown_etags": [
+                    (name, value)
+                    for name, value in request.POST.items()
+                    if name.startswith("etag-")
+                ],
                 "title": "Reject assets",
             },
         )
@@ -209,7 +249,9 @@ class VisualAssetAdmin(admin.ModelAdmin):
 
     def delete_queryset(self, request, queryset):
         for asset in queryset:
-            asset_services.asset_delete(asset=asset, actor=request.user)
+            asset_services.asset_delete(
+                asset=asset, actor=request.user, if_match=_shown_etag(request, asset)
+            )
 
 
 class StateFilter(admin.SimpleListFilter):
@@ -249,13 +291,10 @@ class ImageRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "preview",
         "subject",
-        "origin",
         "character",
         "state",
         "verdict",
-        "hold_for_review",
-        "created_at",
-        "completed_at",
+        "created",
     ]
     list_display_links = ["preview", "subject"]
     list_filter = [
@@ -327,7 +366,16 @@ class ImageRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Probe / category")
     def subject(self, row):
-        return row.probe_type or row.category or row.image_kind
+        """What was asked, over its origin (origin is a list filter)."""
+        return format_html(
+            '{}<br><span class="quiet">{}</span>',
+            row.probe_type or row.category or row.image_kind,
+            row.origin,
+        )
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, row):
+        return row.created_at.strftime("%Y-%m-%d %H:%M")
 
     @admin.display(description="State", ordering="request_status")
     def state(self, row):
@@ -398,7 +446,6 @@ class CharacterAdmin(characters_admin.CharacterAdmin):
         "version_number",
         "anchors",
         "held",
-        "monthly_budget",
     ]
     list_display_links = ["portrait", "slug"]
     list_filter = [*characters_admin.CharacterAdmin.list_filter, HeldFilter]

@@ -16,17 +16,26 @@ promotion_status:
     Promoting needs asset_status candidate (a fresh or reopened asset). Identity assets
     are anchors: their only approval is approved_anchor.
 
-Setting a value the asset already has is a no-op, never an error. qa_status
-(unreviewed, passed, failed) is a reviewer's note and may change freely. Every change
-records who (a Django user, or None for an API key), when and why.
+Setting a value the asset already has is a no-op, never an error. qa_status (unreviewed,
+passed, failed) is a reviewer's note and may change freely. Every change records who
+(a Django user, or the API key), when and why, on the asset and as one
+AssetDecision row of its history.
+
+Two people at once: every reader gets the asset's ETag (``asset_etag``: the API's
+``ETag`` header, the state a curator page or the admin changelist showed). A write
+that sends one (``if_match``) on an asset that changed meanwhile is refused with 412
+precondition_failed naming who decided and when — the API, the curator pages and the
+admin alike.
 """
 
+import hashlib
 import logging
 import uuid
 
 from django.db import transaction
 
-from characters.models import Character
+from characters.keys import KEY_PREFIX
+from characters.models import ApiKey, Character
 from loreos import clock
 from loreos.api.errors import ApiError, validation_error
 
@@ -36,9 +45,10 @@ from .errors import (
     invalid_category,
     invalid_transition,
     needs_identity,
+    precondition_failed,
     storage_unavailable,
 )
-from .models import ImageRequest, VisualAsset
+from .models import AssetDecision, ImageRequest, VisualAsset
 from .selectors import active_identity_assets
 from .uploads import check_image
 from .vocab import Category, Verdict
@@ -232,10 +242,87 @@ def allowed_decisions(asset: VisualAsset) -> list[str]:
 
 
 def asset_decide(
-    *, asset: VisualAsset, decision: str, actor=None, reason: str = ""
+    *,
+    asset: VisualAsset,
+    decision: str,
+    actor=None,
+    reason: str = "",
+    if_match: str | None = None,
 ) -> VisualAsset:
     """Apply one named decision (a key of DECISIONS) through asset_update."""
-    return asset_update(asset=asset, actor=actor, reason=reason, **DECISIONS[decision])
+    return asset_update(
+        asset=asset,
+        actor=actor,
+        reason=reason,
+        if_match=if_match,
+        **DECISIONS[decision],
+    )
+
+
+# --- Concurrency: the state a client saw ------------------------------------------
+
+
+def asset_etag(asset: VisualAsset) -> str:
+    """The asset's entity tag (quoted, strong): it changes with every write on the
+    asset. The one computation the API, the curator pages and the admin share."""
+    updated = asset.updated_at.isoformat() if asset.updated_at else ""
+    state = ":".join(
+        (
+            str(asset.pk),
+            asset.asset_status,
+            asset.promotion_status,
+            asset.qa_status,
+            updated,
+        )
+    )
+    return '"' + hashlib.sha256(state.encode()).hexdigest()[:20] + '"'
+
+
+def etag_matches(asset: VisualAsset, if_match: str) -> bool:
+    """Whether an If-Match value (``*``, or a comma-separated list of tags) names the
+    asset's current tag. A weak prefix (W/) is ignored: the tag itself must match."""
+    current = asset_etag(asset)
+    for tag in (if_match or "").split(","):
+        tag = tag.strip()
+        if tag == "*":
+            return True
+        if tag.startswith("W/"):
+            tag = tag[2:]
+        if tag == current:
+            return True
+    return False
+
+
+def decider_name(asset) -> str:
+    """Who took the last decision: the user's username, or the API key's name and
+    prefix ("ci-bot (lok_1a2b3c4d)"); empty when nobody has decided. Reads
+    decided_by / decided_by_key (select_related them for lists)."""
+    if asset.decided_by_id:
+        return asset.decided_by.get_username()
+    if asset.decided_by_key_id:
+        key = asset.decided_by_key
+        return f"{key.name or 'API key'} ({KEY_PREFIX}_{key.prefix})"
+    return ""
+
+
+def _check_precondition(locked: VisualAsset, if_match: str | None) -> None:
+    if if_match is None or etag_matches(locked, if_match):
+        return
+    change = (
+        f"it is now {locked.asset_status} / {locked.promotion_status}"
+        f" / QA {locked.qa_status}"
+    )
+    at = locked.decided_at.isoformat() if locked.decided_at else ""
+    raise precondition_failed(change, decider_name(locked), at)
+
+
+def _actor_fields(actor) -> dict:
+    if isinstance(actor, ApiKey):
+        return {"decided_by": None, "decided_by_key": actor}
+    return {
+        "decided_by": actor if getattr(actor, "pk", None) else None,
+        "decided_by_key": None,
+    }
 
 
 def _apply_promotion(asset: VisualAsset, wanted: str) -> None:
@@ -274,11 +361,14 @@ def asset_update(
     asset_status: str | None = None,
     qa_status: str | None = None,
     reason: str = "",
+    if_match: str | None = None,
 ) -> VisualAsset:
     """Move an asset through the lifecycle table, else raise 422 invalid_transition.
 
     A promotion is applied first; an asset_status sent with an approval must then be
-    ``active`` (promoting activates). The row is locked for the change.
+    ``active`` (promoting activates). The row is locked for the change. `if_match`
+    (an If-Match value) refuses the change with 412 when the asset changed meanwhile.
+    `actor` is a Django user or an ApiKey.
     """
     for name, value, choices in (
         ("promotion_status", promotion_status, Promotion.values),
@@ -305,7 +395,12 @@ def asset_update(
         )
 
     with transaction.atomic():
-        locked = VisualAsset.objects.select_for_update().get(pk=asset.pk)
+        locked = (
+            VisualAsset.objects.select_for_update(of=("self",))
+            .select_related("decided_by", "decided_by_key")
+            .get(pk=asset.pk)
+        )
+        _check_precondition(locked, if_match)
         before = (locked.asset_status, locked.promotion_status, locked.qa_status)
         if promotion_status is not None:
             _apply_promotion(locked, promotion_status)
@@ -314,7 +409,9 @@ def asset_update(
         if qa_status is not None:
             locked.qa_status = qa_status
         if (locked.asset_status, locked.promotion_status, locked.qa_status) != before:
-            locked.decided_by = actor if getattr(actor, "pk", None) else None
+            who = _actor_fields(actor)
+            locked.decided_by = who["decided_by"]
+            locked.decided_by_key = who["decided_by_key"]
             locked.decided_at = clock.now()
             locked.decision_reason = reason or ""
             locked.save(
@@ -323,12 +420,87 @@ def asset_update(
                     "promotion_status",
                     "qa_status",
                     "decided_by",
+                    "decided_by_key",
                     "decided_at",
                     "decision_reason",
                     "updated_at",
                 ]
             )
             webhook_events.asset_decided(locked, before=before[:2], actor=actor)
+            AssetDecision.objects.create(
+                asset=locked,
+                decided_at=locked.decided_at,
+                reason=locked.decision_reason,
+                before=list(before),
+                after=[locked.asset_status, locked.promotion_status, locked.qa_status],
+                **who,
+            )
+    return locked
+
+
+def asset_decision_undo(
+    *, asset: VisualAsset, actor, if_match: str | None = None
+) -> VisualAsset:
+    """Undo the actor's last decision on a held candidate: reopen the asset for review.
+
+    Allowed only when that decision was the asset's last one and was taken on a
+    candidate (an approval or a rejection from the review queue); it goes through
+    asset_update (rejected -> candidate), or — for an approval — puts the asset back to
+    candidate/candidate itself, recorded in the history like any other change.
+    """
+    with transaction.atomic():
+        locked = (
+            VisualAsset.objects.select_for_update(of=("self",))
+            .select_related("decided_by", "decided_by_key")
+            .get(pk=asset.pk)
+        )
+        _check_precondition(locked, if_match)
+        last = locked.decisions.order_by("-decided_at", "-id").first()
+        who = _actor_fields(actor)
+        held = [Status.CANDIDATE, Promotion.CANDIDATE]
+        current = [locked.asset_status, locked.promotion_status, locked.qa_status]
+        if (
+            last is None
+            or last.decided_by_id != getattr(who["decided_by"], "pk", None)
+            or last.decided_by_key_id != getattr(who["decided_by_key"], "pk", None)
+            or list(last.before[:2]) != held
+            or list(last.after) != current
+        ):
+            raise invalid_transition(
+                "asset_status",
+                "only your own last decision on a held candidate can be undone",
+                "Use the asset page to move the asset on instead.",
+            )
+        if locked.asset_status == Status.REJECTED:
+            return asset_update(
+                asset=locked, actor=actor, asset_status=Status.CANDIDATE, reason="undo"
+            )
+        before = tuple(current)
+        locked.asset_status = Status.CANDIDATE
+        locked.promotion_status = Promotion.CANDIDATE
+        locked.decided_by = who["decided_by"]
+        locked.decided_by_key = who["decided_by_key"]
+        locked.decided_at = clock.now()
+        locked.decision_reason = "undo"
+        locked.save(
+            update_fields=[
+                "asset_status",
+                "promotion_status",
+                "decided_by",
+                "decided_by_key",
+                "decided_at",
+                "decision_reason",
+                "updated_at",
+            ]
+        )
+        AssetDecision.objects.create(
+            asset=locked,
+            decided_at=locked.decided_at,
+            reason="undo",
+            before=list(before),
+            after=[locked.asset_status, locked.promotion_status, locked.qa_status],
+            **who,
+        )
     return locked
 
 
@@ -403,9 +575,19 @@ def generated_asset_create(
     return asset
 
 
-def asset_delete(*, asset: VisualAsset, actor=None) -> None:
-    """Delete the asset; its stored file leaves storage once the deletion commits."""
+def asset_delete(
+    *, asset: VisualAsset, actor=None, if_match: str | None = None
+) -> None:
+    """Delete the asset; its stored file leaves storage once the deletion commits.
+    `if_match` refuses the deletion with 412 when the asset changed meanwhile."""
     with transaction.atomic():
+        if if_match is not None:
+            locked = (
+                VisualAsset.objects.select_for_update(of=("self",))
+                .select_related("decided_by", "decided_by_key")
+                .get(pk=asset.pk)
+            )
+            _check_precondition(locked, if_match)
         logger.info(
             "visual asset deleted",
             extra={"asset_id": str(asset.pk), "by": getattr(actor, "pk", None)},

@@ -125,3 +125,16 @@ def batch_finished(batch_id, states: dict) -> ApiError:
         "nothing to cancel",
         CANCEL_FIX,
     )
+
+
+def precondition_failed(change: str, decided_by: str, decided_at: str) -> ApiError:
+    """412 precondition_failed: the asset changed since the state the client sent
+    (If-Match, or the state a curator page showed) — naming who changed it and when."""
+    who = f" by {decided_by}" if decided_by else ""
+    at = f" at {decided_at}" if decided_at else ""
+    return ApiError(
+        ErrorCode.PRECONDITION_FAILED,
+        f"the asset changed since you read it: {change}{who}{at}",
+        "Read the asset again (GET it for its current ETag), check the new state, "
+        "then send your change with that ETag in If-Match.",
+    )

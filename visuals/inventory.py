@@ -50,9 +50,9 @@ def inventory(character: Character) -> dict:
     for category, group in groups.items():
         if sum(group["counts"].values()):
             group["assets"] = list(
-                VisualAsset.objects.filter(
-                    character=character, category=category
-                ).order_by("-created_at", "-id")[:limit]
+                VisualAsset.objects.filter(character=character, category=category)
+                .select_related("decided_by", "decided_by_key")
+                .order_by("-created_at", "-id")[:limit]
             )
     for group in groups.values():
         group["more"] = sum(group["counts"].values()) > len(group["assets"])

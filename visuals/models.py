@@ -8,7 +8,7 @@ from django.db import models
 
 from .vocab import Category, ImageKind, Verdict
 
-__all__ = ["ImageRequest", "Verdict", "VisualAsset"]
+__all__ = ["AssetDecision", "ImageRequest", "Verdict", "VisualAsset"]
 
 
 def asset_upload_to(instance, filename):
@@ -83,6 +83,14 @@ class VisualAsset(models.Model):
     # Audit trail of the last decision (who, when, why).
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    # ...or the API key that decided (decided_by is then empty).
+    decided_by_key = models.ForeignKey(
+        "characters.ApiKey",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_reason = models.TextField(blank=True)
@@ -247,3 +255,41 @@ class UsageRecord(models.Model):
 
     def __str__(self):
         return f"{self.units}u {self.character_id}"
+
+
+class AssetDecision(models.Model):
+    """One change of an asset's statuses: the history the asset page lists and undo
+    reads. Written by visuals.assets.asset_update, never edited."""
+
+    asset = models.ForeignKey(
+        VisualAsset, on_delete=models.CASCADE, related_name="decisions"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_by_key = models.ForeignKey(
+        "characters.ApiKey",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField()
+    reason = models.TextField(blank=True)
+    # (asset_status, promotion_status, qa_status) before and after the change.
+    before = models.JSONField(default=list)
+    after = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        indexes = [
+            models.Index(fields=["asset", "-decided_at"]),
+            models.Index(fields=["decided_by", "-decided_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.asset_id}: {self.before} -> {self.after}"

@@ -28,7 +28,9 @@ def active_identity_assets(character: Character) -> QuerySet:
 def asset_get(character: Character, asset_id) -> VisualAsset:
     """The asset of this character, or a 404 envelope (bad, unknown or foreign id)."""
     asset = (
-        VisualAsset.objects.filter(character=character, pk=asset_id).first()
+        VisualAsset.objects.filter(character=character, pk=asset_id)
+        .select_related("decided_by", "decided_by_key")
+        .first()
         if is_uuid(asset_id)
         else None
     )
@@ -40,7 +42,9 @@ def asset_get(character: Character, asset_id) -> VisualAsset:
 def asset_list(
     character: Character, *, category: str | None = None, status: str | None = None
 ) -> QuerySet:
-    rows = VisualAsset.objects.filter(character=character)
+    rows = VisualAsset.objects.filter(character=character).select_related(
+        "decided_by", "decided_by_key"
+    )
     if category:
         rows = rows.filter(category=category)
     if status:

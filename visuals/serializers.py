@@ -12,6 +12,8 @@ An asset leaves the API as (AssetSerializer):
     image_request_id     the probe / generation (image request) that made it, or null
     advice               measured identity-image advice: [{code, message}], never
                          blocking
+    decided_by           who took the last decision: a curator's username, or an API
+                         key's name and prefix ("ci-bot (lok_1a2b3c4d)"); null if none
     decided_at, decision_reason    the last lifecycle decision
     created_at, updated_at
 """
@@ -19,6 +21,7 @@ An asset leaves the API as (AssetSerializer):
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
+from .assets import decider_name
 from .models import VisualAsset
 from .storage import absolute_url
 from .vocab import VERDICTS, Category, CheckKind, CheckStatus
@@ -34,6 +37,7 @@ class AssetSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     image_request_id = serializers.SerializerMethodField()
     advice = AdviceSerializer(many=True, read_only=True)
+    decided_by = serializers.SerializerMethodField()
 
     class Meta:
         model = VisualAsset
@@ -56,6 +60,7 @@ class AssetSerializer(serializers.ModelSerializer):
             "source",
             "image_request_id",
             "advice",
+            "decided_by",
             "decided_at",
             "decision_reason",
             "created_at",
@@ -68,6 +73,11 @@ class AssetSerializer(serializers.ModelSerializer):
 
     def get_image_request_id(self, asset) -> str | None:
         return str(asset.image_request_id) if asset.image_request_id else None
+
+    def get_decided_by(self, asset) -> str | None:
+        """The curator's username, or the API key's name and prefix; null before any
+        decision."""
+        return decider_name(asset) or None
 
 
 class AssetUploadSerializer(serializers.Serializer):

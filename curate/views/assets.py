@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from loreos.api.errors import ApiError
 from visuals import assets as asset_services
+from visuals.assets import asset_etag
 
 from .. import selectors
 from ..access import curator_required
@@ -27,6 +28,11 @@ def asset_detail(request, pk):
             "verdict": verdict_of(asset.image_request),
             "decided_by": decided_by_name(asset),
             "decisions": decision_buttons(asset),
+            "etag": asset_etag(asset),
+            "history": [
+                {"who": decided_by_name(row), "row": row}
+                for row in selectors.asset_history(asset)
+            ],
             "nav": "characters",
         },
     )
@@ -51,14 +57,21 @@ def asset_action(request, pk):
         messages.error(request, "Unknown decision.")
         return _back(request, asset)
     decision, reason = form.cleaned_data["decision"], form.cleaned_data["reason"]
+    # The state the page showed (always sent by our forms): a change made meanwhile
+    # is refused with the API's 412 precondition_failed message.
+    etag = form.cleaned_data["etag"] or None
     try:
         if decision == "delete":
             character_id = asset.character_id
-            asset_services.asset_delete(asset=asset, actor=request.user)
+            asset_services.asset_delete(asset=asset, actor=request.user, if_match=etag)
             messages.success(request, f"Deleted {asset.category}:{asset.asset_key}.")
             return redirect(reverse("curate:character", args=[character_id]))
         asset = asset_services.asset_decide(
-            asset=asset, decision=decision, actor=request.user, reason=reason
+            asset=asset,
+            decision=decision,
+            actor=request.user,
+            reason=reason,
+            if_match=etag,
         )
     except ApiError as exc:
         messages.error(request, exc.as_text())

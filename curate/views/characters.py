@@ -1,5 +1,6 @@
 """Characters: the list with readiness badges, a character's page, its assets."""
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
@@ -10,6 +11,7 @@ from visuals.vocab import Category
 
 from .. import badges, selectors
 from ..access import curator_required
+from ..charts import drift_chart
 from ..forms import AssetFilterForm, BatchForm, ProbeForm
 
 CHARACTERS_PER_PAGE = 50
@@ -64,6 +66,12 @@ def _with_shapes(versions):
 @curator_required
 def character_detail(request, pk):
     character = selectors.get_visible_character(request.user, pk)
+    return character_page(request, character)
+
+
+def character_page(request, character, *, probe_form=None, batch_form=None):
+    """The character page; a run form that failed comes back bound, with its errors
+    next to its fields and everything typed kept (answered 422)."""
     readiness = visual_readiness(character)
     counts = selectors.status_counts(character)
     strips = selectors.latest_per_category(character, STRIP)
@@ -102,11 +110,18 @@ def character_detail(request, pk):
             "empty_categories": [c["name"] for c in categories if not c["total"]],
             "held": held,
             "versions": _with_shapes(selectors.versions(character)),
-            "probe_form": ProbeForm(),
-            "batch_form": BatchForm(),
+            "probe_form": probe_form or ProbeForm(),
+            "batch_form": batch_form or BatchForm(),
             "batch_id": batch_id if is_uuid(batch_id) else "",
+            "drift": drift_chart(
+                selectors.identity_drift(character),
+                pass_at=settings.LOREOS_FACE_PASS_DISTANCE,
+                fail_at=settings.LOREOS_FACE_FAIL_DISTANCE,
+            ),
+            "generator_rates": selectors.generator_rates(character),
             "nav": "characters",
         },
+        status=422 if (probe_form or batch_form) else 200,
     )
 
 

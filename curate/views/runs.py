@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import redirect
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -13,27 +14,27 @@ from visuals import cancellation
 from .. import actions, selectors
 from ..access import curator_required
 from ..forms import BatchForm, ProbeForm
+from .characters import character_page
 
 
-def _refused(request, exc: ApiError):
+def _refused_message(request, exc: ApiError):
+    """A refusal on a page with no form: shown as a message."""
     messages.error(request, exc.as_text())
 
 
-def _form_errors(request, form):
-    for field, errors in form.errors.items():
-        name = "" if field == "__all__" else f"{field}: "
-        messages.error(request, f"{name}{' '.join(errors)}")
+def _refused(form, exc: ApiError):
+    """The service's refusal, shown next to the field it names (else on the form)."""
+    field = exc.field if exc.field in form.fields else None
+    form.add_error(field, f"{exc.message}. {exc.fix}")
 
 
 @require_POST
 @curator_required
 def run_probe(request, pk):
     character = selectors.get_visible_character(request.user, pk)
-    back = reverse("curate:character", args=[character.pk])
     form = ProbeForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
-        return redirect(back + "#run")
+        return character_page(request, character, probe_form=form)
     try:
         probe = actions.probe_run(
             character=character,
@@ -41,8 +42,8 @@ def run_probe(request, pk):
             actor=request.user,
         )
     except ApiError as exc:
-        _refused(request, exc)
-        return redirect(back + "#run")
+        _refused(form, exc)
+        return character_page(request, character, probe_form=form)
     return redirect("curate:report", probe.pk)
 
 
@@ -53,15 +54,14 @@ def run_batch(request, pk):
     back = reverse("curate:character", args=[character.pk])
     form = BatchForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
-        return redirect(back + "#run")
+        return character_page(request, character, batch_form=form)
     try:
         items = actions.inventory_batch_run(
             character=character, actor=request.user, **form.cleaned_data
         )
     except ApiError as exc:
-        _refused(request, exc)
-        return redirect(back + "#run")
+        _refused(form, exc)
+        return character_page(request, character, batch_form=form)
     queued = [item.request for item in items if item.request]
     failed = [item for item in items if item.request is None]
     for item in failed:
@@ -72,7 +72,7 @@ def run_batch(request, pk):
         return redirect(back + "#run")
     messages.success(
         request,
-        f"Queued {len(queued)} of {len(items)} image(s)"
+        f"Queued {len(queued)} of {len(items)} image{pluralize(len(items))}"
         + (" — held for review." if form.cleaned_data["hold_for_review"] else "."),
     )
     return redirect(f"{back}?batch={queued[0].batch_id}#progress")
@@ -121,7 +121,7 @@ def cancel_request(request, pk):
     try:
         outcome = cancellation.image_request_cancel(image_request)
     except ApiError as exc:
-        _refused(request, exc)
+        _refused_message(request, exc)
     else:
         messages.success(request, CANCEL_MESSAGES[outcome["outcome"]])
     return redirect("curate:report", image_request.pk)
@@ -142,7 +142,7 @@ def cancel_batch(request, pk, batch_id):
     try:
         results = cancellation.inventory_batch_cancel(batch_id, rows)
     except ApiError as exc:
-        _refused(request, exc)
+        _refused_message(request, exc)
     else:
         outcomes = [o["outcome"] for _, o in results]
         messages.success(

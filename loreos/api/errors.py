@@ -31,6 +31,7 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_IN_FLIGHT = "idempotency_in_flight", 409
     ENDPOINT_DISABLED = "endpoint_disabled", 409
     REQUEST_FINISHED = "request_finished", 409
+    PRECONDITION_FAILED = "precondition_failed", 412
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", 415
     VALIDATION_ERROR = "validation_error", 422
     IMAGE_REJECTED = "image_rejected", 422

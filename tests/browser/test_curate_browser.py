@@ -46,7 +46,7 @@ def test_review_a_held_batch_with_the_keyboard_alone(
     cards = page.locator(".rcard")
     expect(cards).to_have_count(3)
     expect(page.locator(".shortcuts")).to_contain_text("approve")
-    badge = page.locator(".char-states [data-readiness-for]")
+    badge = page.locator(".qgroup-head [data-readiness-for]")
     expect(badge).to_have_text("Ready with warnings")
     expect(cards.nth(0)).to_have_class(re.compile(r"\bcurrent\b"))
     shot(page, "03-review-queue")

@@ -27,6 +27,27 @@ from ..vocab import Category
 
 TAGS = ["visual assets"]
 
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "The ETag of the asset as you read it (every asset answer carries one); "
+        "a stale tag is 412 precondition_failed and nothing changes. "
+        "Without it the last writer wins."
+    ),
+)
+PRECONDITION = {
+    412: OpenApiResponse(
+        ErrorEnvelope,
+        description=(
+            "precondition_failed: the asset changed since the If-Match tag; "
+            "the message names who decided and when"
+        ),
+    )
+}
+
 NextActions = inline_serializer(
     name="VisualNextAction",
     fields={"command": serializers.CharField(), "description": serializers.CharField()},
@@ -63,6 +84,13 @@ CONFLICT = {
         ErrorEnvelope, description="needs_identity: upload identity first"
     )
 }
+
+
+def _with_etag(response: Response, asset: VisualAsset) -> Response:
+    """An asset answer carries the asset's ETag; send it back in If-Match to PATCH or
+    DELETE only the state you read (a stale tag is 412 precondition_failed)."""
+    response["ETag"] = services.asset_etag(asset)
+    return response
 
 
 def _asset_actions(slug: str, asset: VisualAsset) -> list[dict]:
@@ -132,10 +160,13 @@ class AssetCollectionView(APIView):
         form = AssetUploadSerializer(data=read_multipart(request))
         form.is_valid(raise_exception=True)
         asset = services.asset_upload(character=character, **form.validated_data)
-        return v0(
-            AssetSerializer(asset).data,
-            status=201,
-            next_actions=_asset_actions(slug, asset),
+        return _with_etag(
+            v0(
+                AssetSerializer(asset).data,
+                status=201,
+                next_actions=_asset_actions(slug, asset),
+            ),
+            asset,
         )
 
     @extend_schema(
@@ -188,7 +219,10 @@ class AssetDetailView(APIView):
     def get(self, request, slug, asset_id):
         character = character_get(request.account, slug)
         asset = selectors.asset_get(character, asset_id)
-        return v0(AssetSerializer(asset).data, next_actions=_asset_actions(slug, asset))
+        return _with_etag(
+            v0(AssetSerializer(asset).data, next_actions=_asset_actions(slug, asset)),
+            asset,
+        )
 
     @extend_schema(
         operation_id="visual_assets_update",
@@ -202,7 +236,8 @@ class AssetDetailView(APIView):
             "approved_anchor. qa_status changes freely. Same value: no-op."
         ),
         request=AssetPatchSerializer,
-        responses={200: AssetEnvelope, **ERRORS},
+        parameters=[IF_MATCH],
+        responses={200: AssetEnvelope, **ERRORS, **PRECONDITION},
         tags=TAGS,
     )
     def patch(self, request, slug, asset_id):
@@ -212,24 +247,31 @@ class AssetDetailView(APIView):
         body.is_valid(raise_exception=True)
         asset = services.asset_update(
             asset=asset,
-            actor=None,
+            actor=request.auth,
             promotion_status=body.validated_data.get("promotion_status"),
             asset_status=body.validated_data.get("asset_status"),
             qa_status=body.validated_data.get("qa_status"),
             reason=body.validated_data.get("reason", ""),
+            if_match=request.headers.get("If-Match"),
         )
-        return v0(AssetSerializer(asset).data, next_actions=_asset_actions(slug, asset))
+        return _with_etag(
+            v0(AssetSerializer(asset).data, next_actions=_asset_actions(slug, asset)),
+            asset,
+        )
 
     @extend_schema(
         operation_id="visual_assets_destroy",
         summary=(
             "Delete a visual asset (its stored file goes once the deletion commits)"
         ),
-        responses={204: None, **ERRORS},
+        parameters=[IF_MATCH],
+        responses={204: None, **ERRORS, **PRECONDITION},
         tags=TAGS,
     )
     def delete(self, request, slug, asset_id):
         character = character_get(request.account, slug)
         asset = selectors.asset_get(character, asset_id)
-        services.asset_delete(asset=asset, actor=None)
+        services.asset_delete(
+            asset=asset, actor=request.auth, if_match=request.headers.get("If-Match")
+        )
         return Response(status=204)

@@ -37,6 +37,15 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    /* A form that came back with errors: bring its first error into view and put
+       the cursor in the field it names (everything typed is kept by the server). */
+    var failed = document.querySelector("form.has-errors");
+    if (failed) {
+      var error = failed.querySelector(".field-error");
+      (error || failed).scrollIntoView({ block: "center" });
+      var field = failed.querySelector('[aria-invalid="true"] input, input:not([type="hidden"]), select, textarea');
+      if (field) { field.focus({ preventScroll: true }); }
+    }
     /* Filters apply as soon as a select changes. */
     document.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
       form.addEventListener("change", function () { form.submit(); });
