@@ -11,6 +11,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from loreos.api.conditional import conditional
 from loreos.api.errors import validation_error
 from loreos.api.pagination import paginate
 from loreos.api.responses import action, v0
@@ -262,6 +263,15 @@ class SessionEventsView(APIView):
         session = selectors.session_get(request.account, session_id)
         since = _int_param(request, "since", 0, 0, 2**62)
         limit = _int_param(request, "limit", settings.LOREOS_EVENTS_PAGE_LIMIT, 1, 1000)
+        # Events are append-only and every append bumps the session's last_seq: the
+        # page changes only when last_seq does.
+        return conditional(
+            request,
+            (session.pk, session.last_seq),
+            lambda: self._build(session, since, limit),
+        )
+
+    def _build(self, session, since, limit):
         events, has_more = selectors.session_events_since(session, since, limit)
         next_since = events[-1].seq if events else since
         return v0(

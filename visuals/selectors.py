@@ -5,14 +5,26 @@ The visual inventory's grouped read lives in visuals/inventory.py; readiness rea
 facts in visuals/readiness.py.
 """
 
-from django.db.models import QuerySet
+from django.db.models import (
+    CharField,
+    Count,
+    Func,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce
 
 from characters.models import Character
 from loreos.api.errors import not_found
 from loreos.api.ids import is_uuid
 
 from .models import ImageRequest, VisualAsset
-from .vocab import Category
+from .vocab import Category, Verdict
 
 NEWEST_FIRST = ("-created_at", "-id")
 
@@ -86,3 +98,58 @@ def character_for_generation(character: Character) -> Character:
     return Character.objects.select_related("active_version", "account").get(
         pk=character.pk
     )
+
+
+def _summary(rows: QuerySet, *aggregates) -> Subquery:
+    """One text value summing up `rows` (for a fingerprint): the aggregates joined."""
+    joined = Func(
+        *(Coalesce(Cast(a, CharField()), Value("-")) for a in aggregates),
+        template="(%(expressions)s)",
+        arg_joiner=" || '|' || ",
+        output_field=CharField(),
+    )
+    return Subquery(
+        rows.order_by().values("character").annotate(f=joined).values("f")[:1],
+        output_field=CharField(),
+    )
+
+
+def visual_fingerprint(character: Character) -> tuple:
+    """What every visual read of this character depends on, in one query: the
+    character row (its updated_at and active version), its assets (count, newest
+    updated_at; every asset write saves the row) and its image requests (count,
+    newest created/started/completed time, attempts, and counts by status, verdict
+    and flag, since the engine writes them with UPDATE … WHERE and no timestamp).
+    Any write to any of them changes the tuple; the ETags of readiness, inventory,
+    assets, probes and generations hash it."""
+    assets = VisualAsset.objects.filter(character=OuterRef("pk"))
+    requests = ImageRequest.objects.filter(character=OuterRef("pk"))
+    by_status = [
+        Count("id", filter=Q(request_status=status))
+        for status in ImageRequest.Status.values
+    ]
+    by_verdict = [
+        Count("id", filter=Q(consistency__status=verdict)) for verdict in Verdict.values
+    ]
+    row = (
+        Character.objects.filter(pk=character.pk)
+        .annotate(
+            assets_f=_summary(assets, Count("id"), Max("updated_at")),
+            requests_f=_summary(
+                requests,
+                Count("id"),
+                Max("created_at"),
+                Max("started_at"),
+                Max("completed_at"),
+                Sum("attempts"),
+                Count("id", filter=Q(servable=True)),
+                Count("id", filter=Q(hold_for_review=True)),
+                Count("id", filter=Q(consistency__isnull=False)),
+                *by_status,
+                *by_verdict,
+            ),
+        )
+        .values_list("updated_at", "active_version_id", "assets_f", "requests_f")
+        .first()
+    )
+    return (character.pk, *(row or ()))

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from characters.auth import require_developer_key
 from characters.idempotency import idempotent
 from characters.selectors import character_get, session_get_or_none
+from loreos.api.conditional import conditional
 from loreos.api.errors import validation_error
 from loreos.api.ids import is_uuid
 from loreos.api.pagination import paginate
@@ -137,6 +138,13 @@ class InventoryGenerationsView(APIView):
             raise validation_error(
                 "state", f"must be one of {', '.join(ImageRequest.State.values)}"
             )
+        return conditional(
+            request,
+            selectors.visual_fingerprint(character),
+            lambda: self._build(request, character, slug, batch_id, state),
+        )
+
+    def _build(self, request, character, slug, batch_id, state):
         rows = selectors.generation_list(character, batch_id=batch_id, state=state)
         page, pagination = paginate(rows, request)
         return Response(
@@ -150,7 +158,8 @@ class InventoryGenerationsView(APIView):
                 "next_actions": [
                     action(
                         f"PATCH /v1/characters/{slug}/visual-assets/{{asset_id}}",
-                        "Approve (promotion_status) or reject (asset_status) a held candidate",
+                        "Approve (promotion_status) or reject (asset_status) a held "
+                        "candidate",
                     )
                 ],
             }

@@ -5,11 +5,13 @@ from rest_framework import serializers
 from rest_framework.views import APIView
 
 from characters.selectors import character_get
+from loreos.api.conditional import conditional
 from loreos.api.responses import action, v0
 from loreos.api.schema import ERRORS
 
 from ..inventory import inventory
 from ..models import VisualAsset
+from ..selectors import visual_fingerprint
 from ..serializers import AssetSerializer
 from ..vocab import Category
 from .assets import TAGS, NextActions
@@ -56,6 +58,13 @@ class VisualInventoryView(APIView):
     )
     def get(self, request, slug):
         character = character_get(request.account, slug)
+        return conditional(
+            request,
+            visual_fingerprint(character),
+            lambda: self._build(character, slug),
+        )
+
+    def _build(self, character, slug):
         body = inventory(character)
         for group in body["categories"].values():
             group["assets"] = AssetSerializer(group["assets"], many=True).data

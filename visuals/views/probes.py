@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from characters.auth import require_developer_key
 from characters.idempotency import idempotent
 from characters.selectors import character_get, session_get_or_none
+from loreos.api.conditional import conditional
 from loreos.api.pagination import paginate
 from loreos.api.responses import action
 from loreos.api.schema import BROKER_ERRORS, ERRORS, METERED_ERRORS, v0_envelope
@@ -113,6 +114,13 @@ class ProbeView(APIView):
     )
     def get(self, request, slug):
         character = character_get(request.account, slug)
+        return conditional(
+            request,
+            selectors.visual_fingerprint(character),
+            lambda: self._build(request, character, slug),
+        )
+
+    def _build(self, request, character, slug):
         rows, pagination = paginate(selectors.probe_list(character), request)
         return Response(
             {
@@ -137,4 +145,8 @@ class ProbeDetailView(APIView):
     )
     def get(self, request, slug, probe_id):
         character = character_get(request.account, slug)
-        return Response(report(selectors.probe_get(character, probe_id)))
+        return conditional(
+            request,
+            selectors.visual_fingerprint(character),
+            lambda: Response(report(selectors.probe_get(character, probe_id))),
+        )

@@ -6,9 +6,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from characters.selectors import character_get
+from loreos.api.conditional import conditional
 from loreos.api.schema import ERRORS
 
 from ..readiness import visual_readiness
+from ..selectors import visual_fingerprint
 
 _Check = inline_serializer(
     many=True,
@@ -60,12 +62,16 @@ class VisualReadinessView(APIView):
         description=(
             "Four deterministic checks (identity_asset, identity_anchors, "
             "inventory_coverage, image_generation) rolled into needs_attention / "
-            "ready_with_warnings / ready. `advice` lists measured hints that never change "
-            "a check's status."
+            "ready_with_warnings / ready. `advice` lists measured hints that never "
+            "change a check's status."
         ),
         responses={200: VisualReadiness, **ERRORS},
         tags=["readiness"],
     )
     def get(self, request, slug):
         character = character_get(request.account, slug)
-        return Response(visual_readiness(character))
+        return conditional(
+            request,
+            visual_fingerprint(character),
+            lambda: Response(visual_readiness(character)),
+        )
