@@ -191,7 +191,7 @@ X_FRAME_OPTIONS = "DENY"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["characters.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["characters.auth.HasApiKey"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["loreos.api.renderers.OrjsonRenderer"],
     # JSON everywhere; the one upload view declares MultiPartParser itself.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "loreos.api.exceptions.exception_handler",
