@@ -9,8 +9,10 @@ An asset leaves the API as (AssetSerializer):
     promotion_status     candidate | approved_anchor | approved_keyframe
     qa_status            unreviewed | passed | failed
     source               upload | inventory | probe | runtime
-    image_request_id     the probe / generation (image request) that produced it, or null
-    advice               measured identity-image advice: [{code, message}] (never blocking)
+    image_request_id     the probe / generation (image request) that produced it,
+                         or null
+    advice               measured identity-image advice: [{code, message}]
+                         (never blocking)
     decided_at, decision_reason    the last lifecycle decision
     created_at, updated_at
 """
@@ -18,7 +20,8 @@ An asset leaves the API as (AssetSerializer):
 from rest_framework import serializers
 
 from .models import VisualAsset
-from .storage import absolute_url
+from .reports import iso_datetime
+from .storage import absolute_url, url_builder
 from .vocab import Category
 
 
@@ -66,6 +69,52 @@ class AssetSerializer(serializers.ModelSerializer):
 
     def get_image_request_id(self, asset) -> str | None:
         return str(asset.image_request_id) if asset.image_request_id else None
+
+
+# The columns asset_data needs: what a hot read selects with .values(*ASSET_COLUMNS).
+ASSET_COLUMNS = (
+    *(f for f in AssetSerializer.Meta.fields if f not in ("url", "image_request_id")),
+    "file",
+    "image_request_id",
+)
+
+
+def asset_data(rows) -> list[dict]:
+    """AssetSerializer's output, field for field, from plain ``.values(*ASSET_COLUMNS)``
+    rows: what the hot reads (visual-inventory) use instead of DRF fields (≈ 0.25 ms
+    of CPU per asset). tests/test_fast_responses.py holds the two equal."""
+    url = url_builder(VisualAsset._meta.get_field("file").storage)
+    return [
+        {
+            "id": str(r["id"]),
+            "category": r["category"],
+            "asset_key": r["asset_key"],
+            "label": r["label"],
+            "visual_summary": r["visual_summary"],
+            "visual_description": r["visual_description"],
+            "url": url(r["file"]),
+            "sha256": r["sha256"],
+            "width": r["width"],
+            "height": r["height"],
+            "format": r["format"],
+            "byte_size": r["byte_size"],
+            "asset_status": r["asset_status"],
+            "promotion_status": r["promotion_status"],
+            "qa_status": r["qa_status"],
+            "source": r["source"],
+            "image_request_id": (
+                str(r["image_request_id"]) if r["image_request_id"] else None
+            ),
+            "advice": [
+                {"code": a["code"], "message": a["message"]} for a in r["advice"] or []
+            ],
+            "decided_at": iso_datetime(r["decided_at"]),
+            "decision_reason": r["decision_reason"],
+            "created_at": iso_datetime(r["created_at"]),
+            "updated_at": iso_datetime(r["updated_at"]),
+        }
+        for r in rows
+    ]
 
 
 class AssetUploadSerializer(serializers.Serializer):

@@ -12,7 +12,7 @@ from loreos.api.schema import ERRORS
 from ..inventory import inventory
 from ..models import VisualAsset
 from ..selectors import visual_fingerprint
-from ..serializers import AssetSerializer
+from ..serializers import AssetSerializer, asset_data
 from ..vocab import Category
 from .assets import TAGS, NextActions
 
@@ -35,6 +35,10 @@ InventoryEnvelope = inline_serializer(
                             fields={
                                 "counts": _Counts,
                                 "assets": AssetSerializer(many=True),
+                                "more": serializers.BooleanField(
+                                    help_text="other assets of this category exist: "
+                                    "GET …/visual-assets?category=…"
+                                ),
                             },
                         )
                         for c in Category.values
@@ -67,7 +71,7 @@ class VisualInventoryView(APIView):
     def _build(self, character, slug):
         body = inventory(character)
         for group in body["categories"].values():
-            group["assets"] = AssetSerializer(group["assets"], many=True).data
+            group["assets"] = asset_data(group["assets"])
         return v0(
             body,
             next_actions=[
