@@ -106,12 +106,11 @@ def test_the_etag_depends_on_the_query_string(api, polled):
     assert etag(api, polled["generations"]) != etag(api, polled["generations page 2"])
 
 
-def test_upload_changes_the_visual_etags(api, polled):
-    before = {n: etag(api, p) for n, p in polled.items() if n != "events"}
+def test_upload_changes_the_asset_etags_and_only_those(api, polled):
+    before = {n: etag(api, p) for n, p in polled.items()}
     uploaded(api, category="wardrobe", asset_key="coat", label="green coat")
-    for name, path in polled.items():
-        if name != "events":
-            assert etag(api, path) != before[name], name
+    changed = {n for n, p in polled.items() if etag(api, p) != before[n]}
+    assert changed == {"visual-readiness", "visual-inventory"}
 
 
 def test_patch_and_approve_change_the_inventory_etag(api, polled):
@@ -141,7 +140,11 @@ def test_a_generation_finishing_changes_the_report_etag(api, polled):
         image="",
         consistency=None,
     )
-    paths = [polled["generations"], polled["visual-readiness"], polled["probe list"]]
+    paths = [
+        polled["generations"],
+        polled["visual-readiness"],
+        polled["visual-inventory"],
+    ]
     before = [etag(api, p) for p in paths]
     tasks.generate_image(str(generation.pk))
     generation.refresh_from_db()
@@ -153,17 +156,20 @@ def test_a_generation_finishing_changes_the_report_etag(api, polled):
 
 def test_an_engine_update_without_timestamps_changes_the_etag(api, polled):
     """The engine writes status and verdicts with UPDATE … WHERE; each shows."""
-    path = polled["probe report"]
-    probe_id = path.rsplit("/", 1)[1]
-    seen = {etag(api, path)}
-    rows = ImageRequest.objects.filter(pk=probe_id)
-    rows.update(consistency={"status": "failed"})
-    seen.add(etag(api, path))
-    rows.update(hold_for_review=True)
-    seen.add(etag(api, path))
-    rows.update(request_status=ImageRequest.Status.BLOCKED)
-    seen.add(etag(api, path))
-    assert len(seen) == 4
+    report, page = polled["probe report"], polled["generations"]
+    probe_id = report.rsplit("/", 1)[1]
+    seen = {(etag(api, report), etag(api, page))}
+    probes = ImageRequest.objects.filter(pk=probe_id)
+    generations = ImageRequest.objects.filter(origin="inventory")
+    for rows, change in (
+        (probes, {"consistency": {"status": "failed"}}),
+        (probes, {"request_status": ImageRequest.Status.BLOCKED}),
+        (generations, {"hold_for_review": True}),
+        (generations, {"failure_reason": "lost"}),
+    ):
+        rows.update(**change)
+        seen.add((etag(api, report), etag(api, page)))
+    assert len(seen) == 5
 
 
 def test_a_new_event_changes_the_events_etag(api, polled, ready):

@@ -15,10 +15,8 @@ from django.db.models import (
     Func,
     Max,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
 )
 from django.db.models.functions import Cast, Coalesce
@@ -28,7 +26,7 @@ from loreos.api.errors import not_found
 from loreos.api.ids import is_uuid
 
 from .models import ImageRequest, VisualAsset
-from .vocab import Category, Verdict
+from .vocab import Category
 
 NEWEST_FIRST = ("-created_at", "-id")
 
@@ -120,34 +118,11 @@ def _summary(rows: QuerySet, *aggregates) -> Subquery:
 
 def _fingerprint_rows(character_pk) -> QuerySet:
     assets = VisualAsset.objects.filter(character=OuterRef("pk"))
-    requests = ImageRequest.objects.filter(character=OuterRef("pk"))
-    by_status = [
-        Count("id", filter=Q(request_status=status))
-        for status in ImageRequest.Status.values
-    ]
-    by_verdict = [
-        Count("id", filter=Q(consistency__status=verdict)) for verdict in Verdict.values
-    ]
     return (
         Character.objects.filter(pk=character_pk)
-        .annotate(
-            assets_f=_summary(assets, Count("id"), Max("updated_at")),
-            requests_f=_summary(
-                requests,
-                Count("id"),
-                Max("created_at"),
-                Max("started_at"),
-                Max("completed_at"),
-                Sum("attempts"),
-                Count("id", filter=Q(servable=True)),
-                Count("id", filter=Q(hold_for_review=True)),
-                Count("id", filter=Q(consistency__isnull=False)),
-                *by_status,
-                *by_verdict,
-            ),
-        )
+        .annotate(assets_f=_summary(assets, Count("id"), Max("updated_at")))
         .order_by()
-        .values_list("updated_at", "active_version_id", "assets_f", "requests_f")
+        .values_list("updated_at", "active_version_id", "assets_f")
     )
 
 
@@ -157,7 +132,7 @@ _SENTINEL = uuid.UUID(int=0x5E7)
 @lru_cache(maxsize=4)
 def _fingerprint_sql(alias: str) -> tuple[str, list, object]:
     """The fingerprint query compiled once per database: building and compiling its
-    twenty aggregates costs more CPU than running it, so a call only binds the pk."""
+    subquery costs more CPU than running it, so a call only binds the pk."""
     connection = connections[alias]
     sql, params = _fingerprint_rows(_SENTINEL).query.sql_with_params()
     marker = Character._meta.pk.get_db_prep_value(_SENTINEL, connection)
@@ -165,14 +140,11 @@ def _fingerprint_sql(alias: str) -> tuple[str, list, object]:
     return sql, list(params), marker
 
 
-def visual_fingerprint(character: Character) -> tuple:
-    """What every visual read of this character depends on, in one query: the
-    character row (its updated_at and active version), its assets (count, newest
-    updated_at; every asset write saves the row) and its image requests (count,
-    newest created/started/completed time, attempts, and counts by status, verdict
-    and flag, since the engine writes them with UPDATE … WHERE and no timestamp).
-    Any write to any of them changes the tuple; the ETags of readiness, inventory,
-    assets, probes and generations hash it."""
+def asset_fingerprint(character: Character) -> tuple:
+    """What the asset-based reads (visual-readiness, visual-inventory) depend on, in
+    one query: the character row (its updated_at and active version) and its assets'
+    count and newest updated_at (every asset write saves the row, so bumps it; a
+    deletion lowers the count). Their ETags hash it."""
     alias = router.db_for_read(Character)
     sql, params, marker = _fingerprint_sql(alias)
     connection = connections[alias]

@@ -1,12 +1,18 @@
 """Conditional GETs for every read endpoint: an ``ETag`` on the answer, and ``304 Not
 Modified`` with no body when the client's ``If-None-Match`` still matches.
 
-A view hands ``conditional`` a *fingerprint* (a small tuple read in one cheap query:
-row versions, counts, max timestamps) and a ``build`` callable that makes the full
-response. The ETag hashes the request's full path (query string included), the
-fingerprint, this module's REVISION and the settings that shape bodies; when it
-matches, ``build`` never runs, so a 304 costs the fingerprint's queries and nothing
-else, whatever the data size.
+Two ways, by what is cheaper for the endpoint:
+
+- ``conditional``: the view hands a *fingerprint* (a small tuple read in one query:
+  row versions, counts, newest timestamps) and a ``build`` callable that makes the full
+  response. The ETag hashes the request's full path (query string included), the
+  fingerprint, this module's REVISION and the settings that shape bodies; when it
+  matches, ``build`` never runs, so a 304 costs the fingerprint's query and nothing
+  else.
+- ``conditional_data``: for an answer read from a bounded number of rows in one query
+  (one report, one page), the rows *are* the cheapest fingerprint: the ETag hashes the
+  body itself, so it changes exactly when the body does, and a 304 saves rendering and
+  sending it.
 
 The same helpers serve preconditions on writes: ``etag_of`` makes the tag and
 ``etag_matches`` compares a header with it (``If-Match`` → 412 is the caller's).
@@ -16,6 +22,7 @@ import hashlib
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
+import orjson
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -64,6 +71,25 @@ def etag_matches(header: str | None, etag: str) -> bool:
     return any(tag.removeprefix("W/") == etag for tag in tags)
 
 
+def _headers(response, etag: str, last_modified=None):
+    response["ETag"] = etag
+    # Caches (browsers, proxies) must revalidate: the answer is per API key.
+    response["Cache-Control"] = "private, no-cache"
+    patch_vary_headers(response, ["Authorization"])
+    if last_modified is not None:
+        response["Last-Modified"] = http_date(last_modified.timestamp())
+    return response
+
+
+def conditional_data(request, data) -> Response:
+    """``Response(data)`` with an ETag hashing the body itself, or a bodiless 304."""
+    body = orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)
+    etag = etag_of(hashlib.blake2b(body, digest_size=16).hexdigest())
+    if etag_matches(request.headers.get("If-None-Match"), etag):
+        return _headers(Response(status=304), etag)
+    return _headers(Response(data), etag)
+
+
 def conditional(
     request,
     fingerprint,
@@ -82,10 +108,5 @@ def conditional(
     else:
         response = build()
     if response.status_code in (200, 304):
-        response["ETag"] = etag
-        # Caches (browsers, proxies) must revalidate: the answer is per API key.
-        response["Cache-Control"] = "private, no-cache"
-        patch_vary_headers(response, ["Authorization"])
-        if last_modified is not None:
-            response["Last-Modified"] = http_date(last_modified.timestamp())
+        _headers(response, etag, last_modified)
     return response

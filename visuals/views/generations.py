@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 from characters.auth import require_developer_key
 from characters.idempotency import idempotent
 from characters.selectors import character_get, session_get_or_none
-from loreos.api.conditional import conditional
+from loreos.api.conditional import conditional_data
 from loreos.api.errors import validation_error
 from loreos.api.ids import is_uuid
 from loreos.api.pagination import paginate
@@ -138,16 +138,10 @@ class InventoryGenerationsView(APIView):
             raise validation_error(
                 "state", f"must be one of {', '.join(ImageRequest.State.values)}"
             )
-        return conditional(
-            request,
-            selectors.visual_fingerprint(character),
-            lambda: self._build(request, character, slug, batch_id, state),
-        )
-
-    def _build(self, request, character, slug, batch_id, state):
         rows = selectors.generation_list(character, batch_id=batch_id, state=state)
         page, pagination = paginate(rows, request)
-        return Response(
+        return conditional_data(
+            request,
             {
                 "schema_version": "v0",
                 "data": {
@@ -162,5 +156,5 @@ class InventoryGenerationsView(APIView):
                         "candidate",
                     )
                 ],
-            }
+            },
         )

@@ -11,7 +11,7 @@ from loreos.api.schema import ERRORS
 
 from ..inventory import inventory
 from ..models import VisualAsset
-from ..selectors import visual_fingerprint
+from ..selectors import asset_fingerprint
 from ..serializers import AssetSerializer, asset_data
 from ..vocab import Category
 from .assets import TAGS, NextActions
@@ -64,7 +64,7 @@ class VisualInventoryView(APIView):
         character = character_get(request.account, slug)
         return conditional(
             request,
-            visual_fingerprint(character),
+            asset_fingerprint(character),
             lambda: self._build(character, slug),
         )
 

@@ -10,7 +10,7 @@ from loreos.api.conditional import conditional
 from loreos.api.schema import ERRORS
 
 from ..readiness import visual_readiness
-from ..selectors import visual_fingerprint
+from ..selectors import asset_fingerprint
 
 _Check = inline_serializer(
     many=True,
@@ -72,6 +72,6 @@ class VisualReadinessView(APIView):
         character = character_get(request.account, slug)
         return conditional(
             request,
-            visual_fingerprint(character),
+            asset_fingerprint(character),
             lambda: Response(visual_readiness(character)),
         )
