@@ -10,7 +10,7 @@ asset_status (what a PATCH may set directly):
     rejected  -> candidate           (reopen for review; promotion resets to candidate)
 
 promotion_status:
-    candidate         -> approved_anchor | approved_keyframe   (the asset becomes active)
+    candidate         -> approved_anchor | approved_keyframe  (the asset becomes active)
     approved_anchor   -> approved_keyframe
     approved_keyframe -> approved_anchor
     Promoting needs asset_status candidate (a fresh or reopened asset). Identity assets
@@ -75,7 +75,7 @@ DECISIONS: dict[str, dict[str, str]] = {
 }
 
 
-# --- Upload ----------------------------------------------------------------------------
+# --- Upload ---------------------------------------------------------------------------
 
 
 def _required_text(name: str, value) -> str:
@@ -123,7 +123,7 @@ def asset_upload(
     if not is_identity and not active_identity_assets(character).exists():
         raise needs_identity()
 
-    checked = check_image(file)
+    checked = check_image(file, keep_image=is_identity)
     measured = advice_rules.identity_advice(checked.image) if is_identity else []
 
     asset = VisualAsset(
@@ -173,7 +173,7 @@ def _remove_partial(asset: VisualAsset, filename: str) -> None:
         logger.warning("could not remove the partial upload %s", name, exc_info=True)
 
 
-# --- Lifecycle -------------------------------------------------------------------------
+# --- Lifecycle ------------------------------------------------------------------------
 
 
 def _not_allowed(field: str, current: str, wanted: str, allowed) -> ApiError:
@@ -274,7 +274,8 @@ def asset_update(
     qa_status: str | None = None,
     reason: str = "",
 ) -> VisualAsset:
-    """Move an asset through the lifecycle table; raise 422 invalid_transition otherwise.
+    """Move an asset through the lifecycle table; raise 422 invalid_transition
+    otherwise.
 
     A promotion is applied first; an asset_status sent with an approval must then be
     ``active`` (promoting activates). The row is locked for the change.
