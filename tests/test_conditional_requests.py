@@ -190,3 +190,12 @@ def test_another_account_gets_a_404_not_a_304(api, other_api, polled):
     response = other_api.get(polled["visual-inventory"], HTTP_IF_NONE_MATCH=tag)
     assert response.status_code == 404
     assert "ETag" not in response
+
+
+def test_a_setting_that_shapes_bodies_changes_the_etag(api, polled, settings):
+    path = polled["visual-inventory"]
+    before = etag(api, path)
+    settings.LOREOS_PUBLIC_BASE_URL = "https://cdn.example.test"
+    response = api.get(path, HTTP_IF_NONE_MATCH=before)
+    assert response.status_code == 200
+    assert "https://cdn.example.test/" in response.content.decode()

@@ -34,7 +34,14 @@ from rest_framework.response import Response
 # answer 304 to a body of the previous release).
 REVISION = "1"
 # Settings that change bodies without changing data (URLs, thresholds, page sizes).
-_BODY_SETTINGS_PREFIXES = ("LOREOS_", "MEDIA_URL", "STORAGES")
+_BODY_SETTINGS_PREFIXES = (
+    "LOREOS_",
+    "MEDIA_URL",
+    "AWS_S3_CUSTOM_DOMAIN",
+    "AWS_STORAGE_BUCKET_NAME",
+)
+# Never mixed into a tag, even hashed: credentials shape no body.
+_SECRET_WORDS = ("KEY", "SECRET", "TOKEN", "PASSWORD")
 
 
 @lru_cache(maxsize=1)
@@ -43,6 +50,7 @@ def _settings_salt() -> str:
         (name, repr(getattr(settings, name)))
         for name in dir(settings)
         if name.startswith(_BODY_SETTINGS_PREFIXES)
+        and not any(word in name for word in _SECRET_WORDS)
     )
     return hashlib.blake2b(repr(values).encode(), digest_size=8).hexdigest()
 
