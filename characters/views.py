@@ -11,7 +11,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loreos.api.conditional import conditional
+from loreos.api.conditional import conditional, conditional_response
 from loreos.api.errors import validation_error
 from loreos.api.pagination import paginate
 from loreos.api.responses import action, v0
@@ -63,7 +63,10 @@ class CharacterListView(APIView):
     def get(self, request):
         rows = selectors.character_list(request.account)
         page, pagination = paginate(rows, request)
-        return v0(CharacterSerializer(page, many=True).data, pagination=pagination)
+        return conditional_response(
+            request,
+            v0(CharacterSerializer(page, many=True).data, pagination=pagination),
+        )
 
     @extend_schema(
         request=CharacterWriteSerializer,
@@ -88,8 +91,12 @@ class CharacterDetailView(APIView):
     @extend_schema(responses={200: CharacterEnvelope, **ERRORS}, tags=["characters"])
     def get(self, request, slug):
         character = selectors.character_get(request.account, slug)
-        return v0(
-            CharacterSerializer(character).data, next_actions=_character_actions(slug)
+        return conditional_response(
+            request,
+            v0(
+                CharacterSerializer(character).data,
+                next_actions=_character_actions(slug),
+            ),
         )
 
     @extend_schema(
@@ -125,10 +132,13 @@ class VersionListView(APIView):
         character = selectors.character_get(request.account, slug)
         versions = selectors.character_version_list(character)
         page, pagination = paginate(versions, request)
-        return v0(
-            VersionSerializer(page, many=True).data,
-            pagination=pagination,
-            active_version_id=str(character.active_version_id),
+        return conditional_response(
+            request,
+            v0(
+                VersionSerializer(page, many=True).data,
+                pagination=pagination,
+                active_version_id=str(character.active_version_id),
+            ),
         )
 
 
@@ -162,7 +172,9 @@ class LaunchReadinessView(APIView):
     )
     def get(self, request, slug):
         character = selectors.character_get(request.account, slug)
-        return Response(readiness.launch_readiness(character))
+        return conditional_response(
+            request, Response(readiness.launch_readiness(character))
+        )
 
 
 class SessionCreateView(APIView):
@@ -192,7 +204,7 @@ class SessionDetailView(APIView):
     @extend_schema(responses={200: SessionEnvelope, **ERRORS}, tags=["sessions"])
     def get(self, request, session_id):
         session = selectors.session_get(request.account, session_id)
-        return v0(SessionSerializer(session).data)
+        return conditional_response(request, v0(SessionSerializer(session).data))
 
 
 class SessionExitView(APIView):

@@ -199,3 +199,31 @@ def test_a_setting_that_shapes_bodies_changes_the_etag(api, polled, settings):
     response = api.get(path, HTTP_IF_NONE_MATCH=before)
     assert response.status_code == 200
     assert "https://cdn.example.test/" in response.content.decode()
+
+
+def test_every_other_read_answers_with_an_etag_and_304(api, ready):
+    asset_id = ready["identity"]["id"]
+    paths = [
+        "/v1/characters",
+        "/v1/characters/mira",
+        "/v1/characters/mira/versions",
+        "/v1/characters/mira/readiness",
+        f"/v1/sessions/{ready['session_id']}",
+        "/v1/characters/mira/visual-assets",
+        f"/v1/characters/mira/visual-assets/{asset_id}",
+    ]
+    for path in paths:
+        tag = etag(api, path)
+        response = api.get(path, HTTP_IF_NONE_MATCH=tag)
+        assert response.status_code == 304, path
+        assert response.content == b"", path
+    detail = "/v1/characters/mira"
+    before = etag(api, detail)
+    patched = api.patch(detail, {"name": "Mira Two"}, format="json")
+    assert patched.status_code == 200, patched.content
+    assert api.get(detail, HTTP_IF_NONE_MATCH=before).status_code == 200
+    one = f"/v1/characters/mira/visual-assets/{asset_id}"
+    before = etag(api, one)
+    response = api.patch(one, {"qa_status": "passed"}, format="json")
+    assert response.status_code == 200, response.content
+    assert api.get(one, HTTP_IF_NONE_MATCH=before).status_code == 200

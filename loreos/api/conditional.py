@@ -89,13 +89,26 @@ def _headers(response, etag: str, last_modified=None):
     return response
 
 
-def conditional_data(request, data) -> Response:
-    """``Response(data)`` with an ETag hashing the body itself, or a bodiless 304."""
+def etag_of_data(data) -> str:
+    """The ETag of a response body (what conditional_data sends): the tag an If-Match
+    precondition on the same resource compares with."""
     body = orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)
-    etag = etag_of(hashlib.blake2b(body, digest_size=16).hexdigest())
+    return etag_of(hashlib.blake2b(body, digest_size=16).hexdigest())
+
+
+def conditional_response(request, response: Response) -> Response:
+    """A built 200 ``Response`` with an ETag hashing its data, or a bodiless 304."""
+    if response.status_code != 200:
+        return response
+    etag = etag_of_data(response.data)
     if etag_matches(request.headers.get("If-None-Match"), etag):
         return _headers(Response(status=304), etag)
-    return _headers(Response(data), etag)
+    return _headers(response, etag)
+
+
+def conditional_data(request, data) -> Response:
+    """``Response(data)`` with an ETag hashing the body itself, or a bodiless 304."""
+    return conditional_response(request, Response(data))
 
 
 def conditional(

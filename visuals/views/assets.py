@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from characters.selectors import character_get
+from loreos.api.conditional import conditional_response
 from loreos.api.errors import validation_error
 from loreos.api.pagination import paginate
 from loreos.api.responses import action, v0
@@ -72,7 +73,8 @@ def _asset_actions(slug: str, asset: VisualAsset) -> list[dict]:
         return [
             action(
                 f"PATCH {one}",
-                'Promote into active inventory: {"promotion_status": "approved_keyframe"}',
+                "Promote into active inventory: "
+                '{"promotion_status": "approved_keyframe"}',
             ),
             action(f"PATCH {one}", 'Reject it: {"asset_status": "rejected"}'),
             action(
@@ -109,11 +111,11 @@ class AssetCollectionView(APIView):
         operation_id="visual_assets_upload",
         summary="Upload a visual asset (multipart/form-data)",
         description=(
-            "category=identity is active at once (approved_anchor); every other category is "
-            "stored as a candidate and needs an active identity asset first (409 "
-            "needs_identity). The image is decided by decoding: PNG, JPEG or WebP, at most "
-            "8 MB, else 422 image_rejected. `advice` carries measured, never-blocking hints "
-            "about an identity image."
+            "category=identity is active at once (approved_anchor); every other "
+            "category is stored as a candidate and needs an active identity asset "
+            "first (409 needs_identity). The image is decided by decoding: PNG, JPEG "
+            "or WebP, at most 8 MB, else 422 image_rejected. `advice` carries "
+            "measured, never-blocking hints about an identity image."
         ),
         request={"multipart/form-data": AssetUploadSerializer},
         responses={
@@ -162,18 +164,22 @@ class AssetCollectionView(APIView):
         )
         rows = selectors.asset_list(character, category=category, status=status)
         page, pagination = paginate(rows, request)
-        return v0(
-            AssetSerializer(page, many=True).data,
-            pagination=pagination,
-            next_actions=[
-                action(
-                    f"GET /v1/characters/{slug}/visual-inventory",
-                    "See assets grouped by category",
-                ),
-                action(
-                    f"POST /v1/characters/{slug}/visual-assets", "Upload another asset"
-                ),
-            ],
+        return conditional_response(
+            request,
+            v0(
+                AssetSerializer(page, many=True).data,
+                pagination=pagination,
+                next_actions=[
+                    action(
+                        f"GET /v1/characters/{slug}/visual-inventory",
+                        "See assets grouped by category",
+                    ),
+                    action(
+                        f"POST /v1/characters/{slug}/visual-assets",
+                        "Upload another asset",
+                    ),
+                ],
+            ),
         )
 
 
@@ -187,7 +193,10 @@ class AssetDetailView(APIView):
     def get(self, request, slug, asset_id):
         character = character_get(request.account, slug)
         asset = selectors.asset_get(character, asset_id)
-        return v0(AssetSerializer(asset).data, next_actions=_asset_actions(slug, asset))
+        return conditional_response(
+            request,
+            v0(AssetSerializer(asset).data, next_actions=_asset_actions(slug, asset)),
+        )
 
     @extend_schema(
         operation_id="visual_assets_update",
@@ -221,7 +230,9 @@ class AssetDetailView(APIView):
 
     @extend_schema(
         operation_id="visual_assets_destroy",
-        summary="Delete a visual asset (its stored file goes once the deletion commits)",
+        summary=(
+            "Delete a visual asset (its stored file goes once the deletion commits)"
+        ),
         responses={204: None, **ERRORS},
         tags=TAGS,
     )
