@@ -3,12 +3,22 @@ constant time.
 
 A key looks like ``lok_<8-char prefix>_<43-char secret>``. Keys are 256-bit random
 values, so a fast hash is the right tool (a slow password hash buys nothing here).
+
+A warm lookup costs no SQL: a valid key's row (with its account) is kept in the
+``shared`` cache (settings.CACHES: Redis when CACHE_URL is Redis, else a file cache
+every process on the host reads) under the key's hash. Revoking or deleting a key
+deletes that entry at once and again when the transaction commits, so every process
+refuses the key on its very next request.
 """
 
 import hashlib
 import secrets
 
+from django.conf import settings
+from django.core.cache import caches
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
@@ -37,17 +47,35 @@ def api_key_create(
     return api_key, raw
 
 
+def _cache_key(key_hash: str) -> str:
+    return f"apikey:{key_hash}"
+
+
+def _forget(key_hash: str) -> None:
+    """Drop a key's cached row now and once more after the current transaction commits
+    (a process that read the row before the commit may have cached it again)."""
+    cache = caches["shared"]
+    cache.delete(_cache_key(key_hash))
+    transaction.on_commit(lambda: cache.delete(_cache_key(key_hash)))
+
+
 def api_key_authenticate(raw: str) -> ApiKey | None:
     parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX or len(parts[1]) != 8:
         return None
+    key_hash = _hash(raw)
+    cache = caches["shared"]
+    cached = cache.get(_cache_key(key_hash))
+    if cached is not None:
+        return cached
     api_key = (
         ApiKey.objects.select_related("account")
         .filter(prefix=parts[1], revoked_at__isnull=True)
         .first()
     )
-    if api_key is None or not constant_time_compare(api_key.key_hash, _hash(raw)):
+    if api_key is None or not constant_time_compare(api_key.key_hash, key_hash):
         return None
+    cache.set(_cache_key(key_hash), api_key, settings.LOREOS_API_KEY_CACHE_SECONDS)
     return api_key
 
 
@@ -55,3 +83,23 @@ def api_key_revoke(api_key: ApiKey) -> None:
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+    _forget(api_key.key_hash)
+
+
+@receiver(post_save, sender=ApiKey)
+@receiver(post_delete, sender=ApiKey)
+def _api_key_changed(sender, instance, **kwargs):
+    """A key saved (the admin's change form) or deleted (also with its account) is read
+    again from the database on its next use."""
+    if instance.key_hash:
+        _forget(instance.key_hash)
+
+
+@receiver(post_save, sender=Account)
+def _account_changed(sender, instance, created, **kwargs):
+    """Cached keys carry their account: an account edited is read again too."""
+    if not created:
+        for key_hash in ApiKey.objects.filter(account=instance).values_list(
+            "key_hash", flat=True
+        ):
+            _forget(key_hash)

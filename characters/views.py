@@ -15,6 +15,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from loreos.api.conditional import conditional, conditional_response
 from loreos.api.errors import ApiError, validation_error
 from loreos.api.exceptions import exception_handler
 from loreos.api.pagination import paginate
@@ -69,7 +70,10 @@ class CharacterListView(APIView):
     def get(self, request):
         rows = selectors.character_list(request.account)
         page, pagination = paginate(rows, request)
-        return v0(CharacterSerializer(page, many=True).data, pagination=pagination)
+        return conditional_response(
+            request,
+            v0(CharacterSerializer(page, many=True).data, pagination=pagination),
+        )
 
     @extend_schema(
         request=CharacterWriteSerializer,
@@ -94,8 +98,12 @@ class CharacterDetailView(APIView):
     @extend_schema(responses={200: CharacterEnvelope, **ERRORS}, tags=["characters"])
     def get(self, request, slug):
         character = selectors.character_get(request.account, slug)
-        return v0(
-            CharacterSerializer(character).data, next_actions=_character_actions(slug)
+        return conditional_response(
+            request,
+            v0(
+                CharacterSerializer(character).data,
+                next_actions=_character_actions(slug),
+            ),
         )
 
     @extend_schema(
@@ -131,10 +139,13 @@ class VersionListView(APIView):
         character = selectors.character_get(request.account, slug)
         versions = selectors.character_version_list(character)
         page, pagination = paginate(versions, request)
-        return v0(
-            VersionSerializer(page, many=True).data,
-            pagination=pagination,
-            active_version_id=str(character.active_version_id),
+        return conditional_response(
+            request,
+            v0(
+                VersionSerializer(page, many=True).data,
+                pagination=pagination,
+                active_version_id=str(character.active_version_id),
+            ),
         )
 
 
@@ -168,7 +179,9 @@ class LaunchReadinessView(APIView):
     )
     def get(self, request, slug):
         character = selectors.character_get(request.account, slug)
-        return Response(readiness.launch_readiness(character))
+        return conditional_response(
+            request, Response(readiness.launch_readiness(character))
+        )
 
 
 class SessionCreateView(APIView):
@@ -198,7 +211,7 @@ class SessionDetailView(APIView):
     @extend_schema(responses={200: SessionEnvelope, **ERRORS}, tags=["sessions"])
     def get(self, request, session_id):
         session = selectors.session_get(request.account, session_id)
-        return v0(SessionSerializer(session).data)
+        return conditional_response(request, v0(SessionSerializer(session).data))
 
 
 class SessionExitView(APIView):
@@ -255,6 +268,15 @@ class SessionEventsView(APIView):
         session = selectors.session_get(request.account, session_id)
         since = _int_param(request, "since", 0, 0, 2**62)
         limit = _int_param(request, "limit", settings.LOREOS_EVENTS_PAGE_LIMIT, 1, 1000)
+        # Events are append-only and every append bumps the session's last_seq: the
+        # page changes only when last_seq does.
+        return conditional(
+            request,
+            (session.pk, session.last_seq),
+            lambda: self._build(session, since, limit),
+        )
+
+    def _build(self, session, since, limit):
         events, has_more = selectors.session_events_since(session, since, limit)
         next_since = events[-1].seq if events else since
         return v0(

@@ -106,6 +106,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttle counters, idempotency): per process unless CACHE_URL is Redis ---
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# `shared`: what every process must see at once (API-key lookups, revoked on commit).
+# The default cache when it is shared (Redis, Memcached, a database cache); otherwise
+# a file cache under the var dir, which every process on this host reads.
+if CACHES["default"]["BACKEND"].endswith(("LocMemCache", "DummyCache")):
+    CACHES["shared"] = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache" / "shared"),
+        "TIMEOUT": 300,
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    }
+else:
+    CACHES["shared"] = dict(CACHES["default"], KEY_PREFIX="shared")
+# How long a valid API key's row is reused without a query (revocation deletes it).
+LOREOS_API_KEY_CACHE_SECONDS = env.int("LOREOS_API_KEY_CACHE_SECONDS", default=300)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -183,7 +197,7 @@ X_FRAME_OPTIONS = "DENY"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["characters.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["characters.auth.HasApiKey"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["loreos.api.renderers.OrjsonRenderer"],
     # JSON everywhere; the one upload view declares MultiPartParser itself.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "loreos.api.exceptions.exception_handler",

@@ -37,7 +37,7 @@ def test_queue_shows_held_candidates_beside_the_identity_portrait_with_verdicts(
     # wardrobe is a selfie-kind image judged against the portrait: a scored verdict,
     # and its face distance listed as a check with its band.
     assert re.search(r"verdict-\w+ corner[^>]*>[^<]*· 0\.\d\d", body)
-    assert "Face distance to the identity portrait" in body
+    assert re.search(r"face distance [0-9.]+ to the identity portrait", body, re.I)
     assert "verdict-manual_required" in body  # a prop picture has no face to measure
     for key in ("<kbd>j</kbd>", "<kbd>k</kbd>", "<kbd>a</kbd>", "<kbd>r</kbd>"):
         assert key in body

@@ -134,7 +134,7 @@ def asset_upload(
     if not is_identity and not active_identity_assets(character).exists():
         raise needs_identity()
 
-    checked = check_image(file)
+    checked = check_image(file, keep_image=is_identity)
     measured = advice_rules.identity_advice(checked.image) if is_identity else []
 
     asset = VisualAsset(
@@ -301,7 +301,16 @@ def decider_name(asset) -> str:
         return asset.decided_by.get_username()
     if asset.decided_by_key_id:
         key = asset.decided_by_key
-        return f"{key.name or 'API key'} ({KEY_PREFIX}_{key.prefix})"
+        return decider_label(key_name=key.name, key_prefix=key.prefix)
+    return ""
+
+
+def decider_label(*, username=None, key_name=None, key_prefix=None) -> str:
+    """decider_name from plain columns (the hot reads' ``.values()`` rows)."""
+    if username:
+        return username
+    if key_prefix:
+        return f"{key_name or 'API key'} ({KEY_PREFIX}_{key_prefix})"
     return ""
 
 

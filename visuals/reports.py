@@ -50,8 +50,12 @@ def summary_of(image_request) -> str:
     return "Unknown state."
 
 
-def _iso(value):
+def iso_datetime(value):
+    """A datetime as the API writes it (DRF's DateTimeField, ISO 8601), or None."""
     return _datetime.to_representation(value) if value else None
+
+
+_iso = iso_datetime
 
 
 def report(image_request) -> dict:

@@ -5,7 +5,21 @@ The visual inventory's grouped read lives in visuals/inventory.py; readiness rea
 facts in visuals/readiness.py.
 """
 
-from django.db.models import QuerySet
+import uuid
+from functools import lru_cache
+
+from django.db import connections, router
+from django.db.models import (
+    CharField,
+    Count,
+    Func,
+    Max,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce
 
 from characters.models import Character
 from loreos.api.errors import not_found
@@ -123,3 +137,56 @@ def batch_items(character: Character, batch_id) -> list[ImageRequest]:
     if not rows:
         raise not_found("batch")
     return rows
+
+
+def _summary(rows: QuerySet, *aggregates) -> Subquery:
+    """One text value summing up `rows` (for a fingerprint): the aggregates joined."""
+    joined = Func(
+        *(Coalesce(Cast(a, CharField()), Value("-")) for a in aggregates),
+        template="(%(expressions)s)",
+        arg_joiner=" || '|' || ",
+        output_field=CharField(),
+    )
+    return Subquery(
+        rows.order_by().values("character").annotate(f=joined).values("f")[:1],
+        output_field=CharField(),
+    )
+
+
+def _fingerprint_rows(character_pk) -> QuerySet:
+    assets = VisualAsset.objects.filter(character=OuterRef("pk"))
+    return (
+        Character.objects.filter(pk=character_pk)
+        .annotate(assets_f=_summary(assets, Count("id"), Max("updated_at")))
+        .order_by()
+        .values_list("updated_at", "active_version_id", "assets_f")
+    )
+
+
+_SENTINEL = uuid.UUID(int=0x5E7)
+
+
+@lru_cache(maxsize=4)
+def _fingerprint_sql(alias: str) -> tuple[str, list, object]:
+    """The fingerprint query compiled once per database: building and compiling its
+    subquery costs more CPU than running it, so a call only binds the pk."""
+    connection = connections[alias]
+    sql, params = _fingerprint_rows(_SENTINEL).query.sql_with_params()
+    marker = Character._meta.pk.get_db_prep_value(_SENTINEL, connection)
+    assert params.count(marker) == 1, "the fingerprint binds the character pk once"
+    return sql, list(params), marker
+
+
+def asset_fingerprint(character: Character) -> tuple:
+    """What the asset-based reads (visual-readiness, visual-inventory) depend on, in
+    one query: the character row (its updated_at and active version) and its assets'
+    count and newest updated_at (every asset write saves the row, so bumps it; a
+    deletion lowers the count). Their ETags hash it."""
+    alias = router.db_for_read(Character)
+    sql, params, marker = _fingerprint_sql(alias)
+    connection = connections[alias]
+    bound = Character._meta.pk.get_db_prep_value(character.pk, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [bound if p == marker else p for p in params])
+        row = cursor.fetchone()
+    return (character.pk, *(row or ()))

@@ -21,9 +21,10 @@ An asset leaves the API as (AssetSerializer):
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
-from .assets import decider_name
+from .assets import decider_label, decider_name
 from .models import VisualAsset
-from .storage import absolute_url
+from .reports import iso_datetime
+from .storage import absolute_url, url_builder
 from .vocab import VERDICTS, Category, CheckKind, CheckStatus
 
 
@@ -78,6 +79,65 @@ class AssetSerializer(serializers.ModelSerializer):
         """The curator's username, or the API key's name and prefix; null before any
         decision."""
         return decider_name(asset) or None
+
+
+# The columns asset_data needs: what a hot read selects with .values(*ASSET_COLUMNS).
+ASSET_COLUMNS = (
+    *(
+        f
+        for f in AssetSerializer.Meta.fields
+        if f not in ("url", "image_request_id", "decided_by")
+    ),
+    "file",
+    "image_request_id",
+    "decided_by__username",
+    "decided_by_key__name",
+    "decided_by_key__prefix",
+)
+
+
+def asset_data(rows) -> list[dict]:
+    """AssetSerializer's output, field for field, from plain ``.values(*ASSET_COLUMNS)``
+    rows: what the hot reads (visual-inventory) use instead of DRF fields (≈ 0.25 ms
+    of CPU per asset). tests/test_fast_responses.py holds the two equal."""
+    url = url_builder(VisualAsset._meta.get_field("file").storage)
+    return [
+        {
+            "id": str(r["id"]),
+            "category": r["category"],
+            "asset_key": r["asset_key"],
+            "label": r["label"],
+            "visual_summary": r["visual_summary"],
+            "visual_description": r["visual_description"],
+            "url": url(r["file"]),
+            "sha256": r["sha256"],
+            "width": r["width"],
+            "height": r["height"],
+            "format": r["format"],
+            "byte_size": r["byte_size"],
+            "asset_status": r["asset_status"],
+            "promotion_status": r["promotion_status"],
+            "qa_status": r["qa_status"],
+            "source": r["source"],
+            "image_request_id": (
+                str(r["image_request_id"]) if r["image_request_id"] else None
+            ),
+            "advice": [
+                {"code": a["code"], "message": a["message"]} for a in r["advice"] or []
+            ],
+            "decided_by": decider_label(
+                username=r["decided_by__username"],
+                key_name=r["decided_by_key__name"],
+                key_prefix=r["decided_by_key__prefix"],
+            )
+            or None,
+            "decided_at": iso_datetime(r["decided_at"]),
+            "decision_reason": r["decision_reason"],
+            "created_at": iso_datetime(r["created_at"]),
+            "updated_at": iso_datetime(r["updated_at"]),
+        }
+        for r in rows
+    ]
 
 
 class AssetUploadSerializer(serializers.Serializer):

@@ -1,4 +1,4 @@
-"""Where stored images are reachable: absolute URLs, and whether the generator can
+"""Where stored images are reachable: absolute URLs and whether the generator can
 fetch them.
 
 Files go through Django's storage API only (local files under MEDIA_ROOT by default,
@@ -7,6 +7,8 @@ runs.
 """
 
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.utils.encoding import filepath_to_uri
 
 
 def absolute_url(field_file) -> str | None:
@@ -23,6 +25,27 @@ def absolute_url(field_file) -> str | None:
         return "https:" + url if url.startswith("//") else url
     base = settings.LOREOS_PUBLIC_BASE_URL.rstrip("/")
     return f"{base}/{url.lstrip('/')}"
+
+
+def url_builder(storage):
+    """A function name → absolute URL (None for no name) for many files of one storage:
+    what absolute_url answers, without a FieldFile per file. Local files (a
+    FileSystemStorage) are joined in Python, with no storage call per file."""
+    base = settings.LOREOS_PUBLIC_BASE_URL.rstrip("/")
+
+    def absolute(url: str) -> str:
+        if url.startswith(("http://", "https://", "//")):
+            return "https:" + url if url.startswith("//") else url
+        return f"{base}/{url.lstrip('/')}"
+
+    if isinstance(storage, FileSystemStorage) and storage.base_url.endswith("/"):
+        local = absolute(storage.base_url)
+
+        def build(name):
+            return f"{local}{filepath_to_uri(name).lstrip('/')}" if name else None
+
+        return build
+    return lambda name: absolute(storage.url(name)) if name else None
 
 
 def is_fetchable(url: str | None) -> bool:

@@ -6,20 +6,32 @@ refused while receiving when its file part passes ``settings.LOREOS_MAX_UPLOAD_B
 ``UploadLimitHandler`` stops the multipart parser at the first chunk past the limit, so
 at most the limit plus one chunk (64 KiB) is ever held in memory or spooled to disk.
 
-Content. The image is decided by decoding it, never by its name or Content-Type: it must
-open as PNG, JPEG or WebP and fully ``load()`` (``verify()`` misses a truncated JPEG);
-its pixel count must not pass ``settings.LOREOS_MAX_IMAGE_PIXELS`` (checked from the
-header, before decoding, so a decompression bomb is never expanded).
+Content. The image is decided by decoding it, never by its name or Content-Type: it
+must open as PNG, JPEG or WebP and fully ``load()`` (``verify()`` misses a truncated
+JPEG); its pixel count must not pass ``settings.LOREOS_MAX_IMAGE_PIXELS`` (checked from
+the header, before decoding, so a decompression bomb is never expanded).
 
 Metadata. An upload that carries metadata — EXIF (orientation, GPS location, camera
-serials), XMP, IPTC, a JPEG comment or PNG text chunks — is re-encoded in its own format
-with its EXIF orientation applied and none of that metadata kept (the ICC colour profile
-and transparency are kept; JPEG and WebP at quality 95). So is a file with bytes after
-the image's own end (a JPEG/ZIP polyglot, a camera trailer): only the image is kept.
-Anything else is stored byte for byte. So a stored, served file never carries a location
-or a payload, and the stored pixels are upright, which is what the generator and the
-face measurements expect. ``sha256``, ``width``, ``height`` and ``byte_size`` describe
-the stored file.
+serials), XMP, IPTC, a JPEG comment or PNG text chunks — is stored without it, and so is
+a file with bytes after the image's own end (a JPEG/ZIP polyglot, a camera trailer):
+only the image is kept. A JPEG that needs no rotation (no EXIF orientation, or 1) is
+rewritten at the segment level, losslessly: its metadata segments (APP1 EXIF/XMP, APP13
+IPTC, COM, every APPn but JFIF, the ICC profile and Adobe's colour transform) and
+anything after its end-of-image are dropped, and its tables and entropy-coded data are
+copied byte for byte, so its pixels are exactly the upload's. Any other such file (a
+JPEG to rotate, a PNG or WebP with metadata) is re-encoded in its own format with its
+EXIF orientation applied (the ICC colour profile and transparency kept; JPEG and WebP at
+quality 95). Anything else is stored byte for byte.
+
+Cost. The file's SHA-256 is computed while it is received (``UploadLimitHandler``), so a
+file stored as uploaded is never read again to hash it. When the caller does not need
+the decoded bitmap (every category but identity, whose advice measures faces), a JPEG is
+decoded at 1/8 scale (Pillow's ``draft``): the decoder still reads all of its
+entropy-coded data, so a truncated or corrupt file is refused the same, while the
+bitmap held is 1/64 of the full one. So a stored, served file never carries a
+location or a payload, and the stored pixels are upright, which is what the generator
+and the face measurements expect. ``sha256``, ``width``, ``height`` and ``byte_size``
+describe the stored file.
 """
 
 import hashlib
@@ -63,7 +75,8 @@ def _too_large() -> ApiError:
 
 
 class UploadLimitHandler(FileUploadHandler):
-    """Count file bytes as they arrive; stop the upload at the first chunk too many.
+    """Count (and hash) file bytes as they arrive; stop the upload at the first chunk
+    past the limit.
 
     Sits first in the handler chain and passes every chunk on unchanged, so Django's own
     handlers (memory, then a temporary file) still store it — only up to the limit.
@@ -74,6 +87,12 @@ class UploadLimitHandler(FileUploadHandler):
         self.limit = limit
         self.received = 0
         self.exceeded = False
+        self.digests: dict[str, str] = {}  # form field → SHA-256 of its file's bytes
+        self._digest = None
+
+    def new_file(self, field_name, *args, **kwargs):
+        super().new_file(field_name, *args, **kwargs)
+        self._digest = hashlib.sha256()
 
     def receive_data_chunk(self, raw_data, start):
         self.received += len(raw_data)
@@ -81,9 +100,11 @@ class UploadLimitHandler(FileUploadHandler):
             self.exceeded = True
             # connection_reset: do not read (exhaust) the rest of the body.
             raise StopUpload(connection_reset=True)
+        self._digest.update(raw_data)
         return raw_data
 
     def file_complete(self, file_size):
+        self.digests[self.field_name] = self._digest.hexdigest()
         return None
 
 
@@ -105,6 +126,11 @@ def read_multipart(request):
     data = request.data
     if handler.exceeded:
         raise _too_large()
+    # Hashed while received: check_image takes the digest instead of reading it again.
+    for field, digest in handler.digests.items():
+        received = request.FILES.get(field)
+        if received is not None:
+            received.sha256 = digest
     return data
 
 
@@ -139,10 +165,30 @@ def _carries_metadata(image: Image.Image) -> bool:
 
 def _jpeg_end(data: bytes) -> int | None:
     """Offset just past the first image's end-of-image marker, or None if not found."""
+    return _jpeg_walk(data, [])
+
+
+def _is_metadata_segment(marker: int, body: bytes) -> bool:
+    """APP1 (EXIF, XMP), APP13 (IPTC), COM, and every APPn but APP0 (JFIF), an APP2
+    ICC profile and APP14 (Adobe: how to read the colour channels)."""
+    if marker == 0xFE:
+        return True
+    if 0xE0 <= marker <= 0xEF:
+        if marker in (0xE0, 0xEE):
+            return False
+        return not (marker == 0xE2 and body.startswith(b"ICC_PROFILE\0"))
+    return False
+
+
+def _jpeg_walk(data: bytes, dropped: list) -> int | None:
+    """Walk a JPEG's segments; return the offset just past its first end-of-image
+    marker (None if the structure breaks) and add each metadata segment's (start,
+    end) to `dropped`."""
     i, n = 2, len(data)
     while i < n:
         if data[i] != 0xFF:
             return None
+        start = i
         while i < n and data[i] == 0xFF:  # fill bytes
             i += 1
         if i >= n:
@@ -155,7 +201,10 @@ def _jpeg_end(data: bytes) -> int | None:
             continue
         if i + 2 > n:
             return None
-        i += (data[i] << 8) | data[i + 1]
+        length = (data[i] << 8) | data[i + 1]
+        if _is_metadata_segment(marker, data[i + 2 : i + 2 + 12]):
+            dropped.append((start, i + length))
+        i += length
         if marker == 0xDA:  # entropy-coded data runs to the next real marker
             while True:
                 i = data.find(b"\xff", i)
@@ -204,6 +253,21 @@ def _has_trailing_bytes(upload, fmt: str) -> bool:
     return end is None or end < size
 
 
+def _jpeg_stripped(data: bytes) -> bytes | None:
+    """The JPEG up to its end-of-image without its metadata segments, every other byte
+    (tables, frame, entropy-coded data) copied as is; None if it cannot be walked."""
+    dropped: list[tuple[int, int]] = []
+    end = _jpeg_walk(data, dropped)
+    if end is None:
+        return None
+    parts, at = [], 0
+    for start, stop in dropped:
+        parts.append(data[at:start])
+        at = stop
+    parts.append(data[at:end])
+    return b"".join(parts)
+
+
 def _reencode(image: Image.Image, fmt: str) -> bytes:
     upright = ImageOps.exif_transpose(image)
     params = {}
@@ -230,10 +294,13 @@ def _sha256_of(file) -> str:
     return digest.hexdigest()
 
 
-def check_image(upload) -> CheckedImage:
-    """Decode an uploaded file fully; raise 422 image_rejected unless it is sound.
+def check_image(upload, *, keep_image: bool = True) -> CheckedImage:
+    """Decode an uploaded file fully; raise 422 image_rejected unless it is a sound
+    image.
 
-    ``upload`` is a Django (uploaded) File or any binary file object.
+    ``upload`` is a Django (uploaded) File or any binary file object; a ``sha256``
+    attribute on it (set by read_multipart while receiving) saves reading it again.
+    With ``keep_image=False`` the returned ``image`` may be a reduced-scale decode.
     """
     if not isinstance(upload, File):
         upload = File(upload, name=getattr(upload, "name", None) or "upload")
@@ -249,12 +316,17 @@ def check_image(upload) -> CheckedImage:
             image = Image.open(upload, formats=["PNG", "JPEG", "WEBP"])
             # A multi-picture JPEG (cameras) opens as MPO; its bytes are a JPEG.
             fmt = "JPEG" if image.format == "MPO" else image.format
-            if image.width * image.height > settings.LOREOS_MAX_IMAGE_PIXELS:
+            width, height = image.size
+            if width * height > settings.LOREOS_MAX_IMAGE_PIXELS:
                 raise image_rejected(
-                    f"image is {image.width}x{image.height} pixels; the limit is "
+                    f"image is {width}x{height} pixels; the limit is "
                     f"{settings.LOREOS_MAX_IMAGE_PIXELS} pixels "
                     "(decompression bomb guard)"
                 )
+            rotated = fmt == "JPEG" and image.getexif().get(0x0112, 1) not in (1, None)
+            if fmt == "JPEG" and not keep_image and not rotated:
+                # A 1/8-scale decode still reads every entropy-coded byte.
+                image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
             image.load()
     except ApiError:
         raise
@@ -269,6 +341,36 @@ def check_image(upload) -> CheckedImage:
     if fmt not in FORMATS:
         raise image_rejected("file is not a PNG, JPEG or WebP image")
 
+    if fmt == "JPEG" and not rotated:
+        upload.seek(0)
+        data = upload.read()
+        upload.seek(0)
+        end = _jpeg_end(data)
+        if end is None or end < len(data) or _carries_metadata(image):
+            stripped = _jpeg_stripped(data)
+            if stripped is not None:
+                return CheckedImage(
+                    format=fmt,
+                    width=width,
+                    height=height,
+                    image=image,
+                    content=ContentFile(stripped),
+                    sha256=hashlib.sha256(stripped).hexdigest(),
+                    byte_size=len(stripped),
+                    reencoded=False,
+                )
+        else:
+            return CheckedImage(
+                format=fmt,
+                width=width,
+                height=height,
+                image=image,
+                content=upload,
+                sha256=getattr(upload, "sha256", None)
+                or hashlib.sha256(data).hexdigest(),
+                byte_size=upload.size,
+                reencoded=False,
+            )
     if _carries_metadata(image) or _has_trailing_bytes(upload, fmt):
         data = _reencode(image, fmt)
         upright = Image.open(io.BytesIO(data))
@@ -289,7 +391,7 @@ def check_image(upload) -> CheckedImage:
         height=image.height,
         image=image,
         content=upload,
-        sha256=_sha256_of(upload),
+        sha256=getattr(upload, "sha256", None) or _sha256_of(upload),
         byte_size=upload.size,
         reencoded=False,
     )

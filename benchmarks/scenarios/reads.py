@@ -3,7 +3,8 @@ against the bare floor view in the same gunicorn; SQL queries per request counte
 in-process.
 
 Target: >= 50 % of the floor's throughput at every size; queries per request identical
-across sizes.
+across sizes. Conditional GETs (If-None-Match with the ETag the endpoint gave): a 304
+>= 80 % of the floor, in <= 2 queries at every size.
 """
 
 import statistics
@@ -12,6 +13,7 @@ from ..load import hammer
 from ..results import Row, Scenario
 
 TARGET_SHARE = 0.5
+TARGET_304_SHARE = 0.8
 
 ENDPOINTS = [
     ("visual-readiness", lambda d: f"/v1/characters/{d.slug}/visual-readiness"),
@@ -25,17 +27,24 @@ ENDPOINTS = [
 ]
 
 
-def count_queries(path: str, key: str) -> tuple[int, int, int]:
-    """(status, SQL queries, response bytes) of one in-process GET, after a warm-up."""
+def count_queries(path: str, key: str, etag: str | None = None) -> tuple:
+    """(status, SQL queries, response bytes, ETag) of one in-process GET, after a
+    warm-up; with `etag`, sent as If-None-Match."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
-    client.get(path)
+    extra = {"HTTP_IF_NONE_MATCH": etag} if etag else {}
+    client.get(path, **extra)
     with CaptureQueriesContext(connection) as ctx:
-        response = client.get(path)
-    return response.status_code, len(ctx.captured_queries), len(response.content)
+        response = client.get(path, **extra)
+    return (
+        response.status_code,
+        len(ctx.captured_queries),
+        len(response.content),
+        response.get("ETag"),
+    )
 
 
 def cpu_per_request(path: str, key: str | None, budget: float = 0.4) -> float:
@@ -74,17 +83,25 @@ def run(ctx) -> Scenario:
     base = ctx.server.base
     sample = _sampler(ctx, seconds)
     queries: dict[str, dict[int, int]] = {}
+    queries_304: dict[str, dict[int, int]] = {}
     available: dict[str, bool] = {}
     cpu_notes: list[str] = []
 
     for size, seeded in sorted(ctx.read_chars.items()):
         measured = {}
+        etags: dict[str, str] = {}
         for name, make_path in ENDPOINTS:
             path = make_path(seeded)
-            status, n_queries, n_bytes = count_queries(path, ctx.key)
+            status, n_queries, n_bytes, etag = count_queries(path, ctx.key)
             available[name] = available.get(name, True) and status == 200
             queries.setdefault(name, {})[size] = n_queries if status == 200 else None
             measured[name] = (path, status, n_queries, n_bytes)
+            if etag:
+                status_304, n_304, _, _ = count_queries(path, ctx.key, etag)
+                queries_304.setdefault(name, {})[size] = (
+                    n_304 if status_304 == 304 else None
+                )
+                etags[name] = etag
         cpu = {
             "bare floor": cpu_per_request("/bench/floor", None),
             "DRF + API key": cpu_per_request("/bench/auth-floor", ctx.key),
@@ -109,6 +126,12 @@ def run(ctx) -> Scenario:
         for name, (path, status, *_rest) in measured.items():
             if status == 200:
                 results[name] = sample(f"{base}{path}", headers)
+        results_304 = {}
+        for name, etag in etags.items():
+            path = measured[name][0]
+            results_304[name] = sample(
+                f"{base}{path}", {**headers, "If-None-Match": etag}
+            )
         floors.append(sample(f"{base}/bench/floor"))
         floor_rps = statistics.fmean(f.rps for f in floors)
 
@@ -161,8 +184,43 @@ def run(ctx) -> Scenario:
                 )
             )
 
+        for name, res in results_304.items():
+            ratio = res.rps / floor_rps if floor_rps else float("nan")
+            sc.add(
+                Row(
+                    f"{name}: 304 (If-None-Match) @ {size:,}",
+                    res.rps,
+                    "req/s",
+                    "≥ 80 % of floor",
+                    ratio >= TARGET_304_SHARE and res.errors == 0,
+                    floor=floor_rps,
+                    floor_unit="req/s",
+                    ratio=ratio,
+                    detail={
+                        "path": measured[name][0],
+                        "queries": queries_304.get(name, {}).get(size),
+                        "load": res.as_dict(),
+                    },
+                )
+            )
+
     sizes = sorted(ctx.read_chars)
     for name, _ in ENDPOINTS:
+        counts = queries_304.get(name, {})
+        values = [counts.get(s) for s in sizes]
+        ok = None not in values and len(set(values)) == 1 and values[0] <= 2
+        sc.add(
+            Row(
+                f"{name}: SQL queries per 304 at {', '.join(f'{s:,}' for s in sizes)}",
+                values[-1] if ok else None,
+                "queries",
+                "≤ 2, identical across sizes",
+                ok,
+                detail={
+                    "by_size": dict(zip([str(s) for s in sizes], values, strict=True))
+                },
+            )
+        )
         counts = queries.get(name, {})
         values = [counts.get(s) for s in sizes]
         same = available.get(name) and len(set(values)) == 1

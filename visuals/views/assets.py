@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from characters.selectors import character_get
+from loreos.api.conditional import conditional_response, conditional_tagged
 from loreos.api.errors import validation_error
 from loreos.api.pagination import paginate
 from loreos.api.responses import action, v0
@@ -194,18 +195,22 @@ class AssetCollectionView(APIView):
         )
         rows = selectors.asset_list(character, category=category, status=status)
         page, pagination = paginate(rows, request)
-        return v0(
-            AssetSerializer(page, many=True).data,
-            pagination=pagination,
-            next_actions=[
-                action(
-                    f"GET /v1/characters/{slug}/visual-inventory",
-                    "See assets grouped by category",
-                ),
-                action(
-                    f"POST /v1/characters/{slug}/visual-assets", "Upload another asset"
-                ),
-            ],
+        return conditional_response(
+            request,
+            v0(
+                AssetSerializer(page, many=True).data,
+                pagination=pagination,
+                next_actions=[
+                    action(
+                        f"GET /v1/characters/{slug}/visual-inventory",
+                        "See assets grouped by category",
+                    ),
+                    action(
+                        f"POST /v1/characters/{slug}/visual-assets",
+                        "Upload another asset",
+                    ),
+                ],
+            ),
         )
 
 
@@ -219,9 +224,10 @@ class AssetDetailView(APIView):
     def get(self, request, slug, asset_id):
         character = character_get(request.account, slug)
         asset = selectors.asset_get(character, asset_id)
-        return _with_etag(
+        return conditional_tagged(
+            request,
             v0(AssetSerializer(asset).data, next_actions=_asset_actions(slug, asset)),
-            asset,
+            services.asset_etag(asset),
         )
 
     @extend_schema(

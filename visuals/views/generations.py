@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from characters.auth import require_developer_key
 from characters.idempotency import idempotent
 from characters.selectors import character_get, session_get_or_none
+from loreos.api.conditional import conditional_data
 from loreos.api.errors import validation_error
 from loreos.api.ids import is_uuid
 from loreos.api.pagination import paginate
@@ -139,7 +140,8 @@ class InventoryGenerationsView(APIView):
             )
         rows = selectors.generation_list(character, batch_id=batch_id, state=state)
         page, pagination = paginate(rows, request)
-        return Response(
+        return conditional_data(
+            request,
             {
                 "schema_version": "v0",
                 "data": {
@@ -154,5 +156,5 @@ class InventoryGenerationsView(APIView):
                         "a held candidate",
                     )
                 ],
-            }
+            },
         )

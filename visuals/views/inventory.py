@@ -5,12 +5,14 @@ from rest_framework import serializers
 from rest_framework.views import APIView
 
 from characters.selectors import character_get
+from loreos.api.conditional import conditional
 from loreos.api.responses import action, v0
 from loreos.api.schema import ERRORS
 
 from ..inventory import inventory
 from ..models import VisualAsset
-from ..serializers import AssetSerializer
+from ..selectors import asset_fingerprint
+from ..serializers import AssetSerializer, asset_data
 from ..vocab import Category
 from .assets import TAGS, NextActions
 
@@ -33,6 +35,10 @@ InventoryEnvelope = inline_serializer(
                             fields={
                                 "counts": _Counts,
                                 "assets": AssetSerializer(many=True),
+                                "more": serializers.BooleanField(
+                                    help_text="other assets of this category exist: "
+                                    "GET …/visual-assets?category=…"
+                                ),
                             },
                         )
                         for c in Category.values
@@ -56,9 +62,16 @@ class VisualInventoryView(APIView):
     )
     def get(self, request, slug):
         character = character_get(request.account, slug)
+        return conditional(
+            request,
+            asset_fingerprint(character),
+            lambda: self._build(character, slug),
+        )
+
+    def _build(self, character, slug):
         body = inventory(character)
         for group in body["categories"].values():
-            group["assets"] = AssetSerializer(group["assets"], many=True).data
+            group["assets"] = asset_data(group["assets"])
         return v0(
             body,
             next_actions=[

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from characters.auth import require_developer_key
 from characters.idempotency import idempotent
 from characters.selectors import character_get, session_get_or_none
+from loreos.api.conditional import conditional_data
 from loreos.api.pagination import paginate
 from loreos.api.responses import action
 from loreos.api.schema import BROKER_ERRORS, ERRORS, METERED_ERRORS, v0_envelope
@@ -115,7 +116,8 @@ class ProbeView(APIView):
     def get(self, request, slug):
         character = character_get(request.account, slug)
         rows, pagination = paginate(selectors.probe_list(character), request)
-        return Response(
+        return conditional_data(
+            request,
             {
                 "schema_version": "v0",
                 "data": {
@@ -128,7 +130,7 @@ class ProbeView(APIView):
                         f"POST /v1/characters/{slug}/image-probe", "Run another probe"
                     ),
                 ],
-            }
+            },
         )
 
 
@@ -138,4 +140,6 @@ class ProbeDetailView(APIView):
     )
     def get(self, request, slug, probe_id):
         character = character_get(request.account, slug)
-        return Response(report(selectors.probe_get(character, probe_id)))
+        return conditional_data(
+            request, report(selectors.probe_get(character, probe_id))
+        )

@@ -7,9 +7,11 @@ from rest_framework.views import APIView
 
 from characters.readiness import ReadinessStatus
 from characters.selectors import character_get
+from loreos.api.conditional import conditional
 from loreos.api.schema import ERRORS
 
 from ..readiness import visual_readiness
+from ..selectors import asset_fingerprint
 
 _Check = inline_serializer(
     many=True,
@@ -67,4 +69,8 @@ class VisualReadinessView(APIView):
     )
     def get(self, request, slug):
         character = character_get(request.account, slug)
-        return Response(visual_readiness(character))
+        return conditional(
+            request,
+            asset_fingerprint(character),
+            lambda: Response(visual_readiness(character)),
+        )
