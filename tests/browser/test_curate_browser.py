@@ -21,6 +21,9 @@ def sign_in(page, live_server, username="cora", next_path="/curate/"):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(re.escape(next_path.split("?")[0]) + r"(\?|$)"))
+    # The page's deferred scripts (the filters' auto-submit, the keys) run before
+    # DOMContentLoaded: a test that acts at once must not race them.
+    page.wait_for_load_state("domcontentloaded")
 
 
 def test_sign_in_and_see_the_characters(page, live_server, api, ready, curator, shot):
