@@ -27,7 +27,6 @@ retries).
 """
 
 import base64
-import email.utils
 import io
 import json
 import logging
@@ -38,6 +37,8 @@ from dataclasses import dataclass
 import httpx
 from django.conf import settings
 from PIL import Image
+
+from loreos.http import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -202,18 +203,7 @@ class VisionJudge:
 
 def retry_after(response: httpx.Response) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+    return retry_after_seconds(response.headers.get("retry-after"))
 
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)

@@ -7,37 +7,19 @@ and raises Unavailable once the retries are spent; every other answer is returne
 the backend, which maps it onto a Generation.
 """
 
-import email.utils
 import logging
 import time
-from datetime import UTC, datetime
 
 import httpx
 from django.conf import settings
+
+from loreos.http import retry_after_seconds
 
 from . import Unavailable
 
 logger = logging.getLogger(__name__)
 
 MAX_RETRY_DELAY_SECONDS = 30.0
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds (delta-seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def client(base_url: str, headers: dict | None = None) -> httpx.Client:

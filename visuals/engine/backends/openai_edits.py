@@ -16,7 +16,6 @@ Standard library HTTP only (urllib): no extra dependency in the worker.
 """
 
 import base64
-import email.utils
 import io
 import json
 import socket
@@ -24,10 +23,11 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from datetime import UTC, datetime
 
 from django.conf import settings
 from PIL import Image
+
+from loreos.http import retry_after_seconds
 
 from . import Generation, Job
 
@@ -63,24 +63,6 @@ def _multipart(fields: list[tuple[str, str]], files: list[tuple[str, str, str, b
         out.write(b"\r\n")
     out.write(f"--{boundary}--\r\n".encode())
     return out.getvalue(), f"multipart/form-data; boundary={boundary}"
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds (delta-seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _error_of(payload: bytes) -> tuple[str, str]:
