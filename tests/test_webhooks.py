@@ -854,6 +854,40 @@ def test_curator_decisions_are_recorded_with_who_decided(
     assert events[0].payload["promotion_status"] == "approved_keyframe"
 
 
+def test_an_api_decision_names_the_key_as_the_asset_api_does(
+    api, private_ok, receiver, ready
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.helpers import image_bytes
+
+    register(api, receiver.url, events=["asset.decided"])
+    base = f"/v1/characters/{ready['slug']}/visual-assets"
+    upload = api.post(
+        base,
+        {
+            "file": SimpleUploadedFile(
+                "c.png", image_bytes(), content_type="image/png"
+            ),
+            "category": "wardrobe",
+            "asset_key": "coat",
+            "label": "coat",
+        },
+        format="multipart",
+    )
+    assert upload.status_code == 201, upload.content
+    asset_id = upload.json()["data"]["id"]
+    patched = api.patch(
+        f"{base}/{asset_id}", {"promotion_status": "approved_keyframe"}, format="json"
+    )
+    assert patched.status_code == 200, patched.content
+    decided_by = patched.json()["data"]["decided_by"]
+    assert decided_by and api.api_key.prefix in decided_by
+    (event,) = WebhookEvent.objects.all()
+    assert event.payload["decision"] == "approve"
+    assert event.payload["decided_by"] == decided_by
+
+
 def test_a_batch_whose_last_items_the_broker_refused_completes_with_the_rest(
     api, private_ok, receiver, ready, monkeypatch
 ):

@@ -305,6 +305,15 @@ def decider_name(asset) -> str:
     return ""
 
 
+def actor_name(actor) -> str:
+    """decider_name for whoever decides now (a Django user or an API key)."""
+    fields = _actor_fields(actor)
+    if fields["decided_by_key"] is not None:
+        key = fields["decided_by_key"]
+        return decider_label(key_name=key.name, key_prefix=key.prefix)
+    return fields["decided_by"].get_username() if fields["decided_by"] else ""
+
+
 def decider_label(*, username=None, key_name=None, key_prefix=None) -> str:
     """decider_name from plain columns (the hot reads' ``.values()`` rows)."""
     if username:

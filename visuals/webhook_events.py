@@ -129,6 +129,9 @@ def asset_decided(
 ) -> None:
     """Record asset.decided for an approval, a rejection, a retirement or, with
     `before` None, a deletion (call it before the row goes)."""
+    # visuals.assets records its decisions through this module: import it late.
+    from .assets import actor_name
+
     decision = "delete" if before is None else _decision(before, asset)
     if decision is None:
         return
@@ -145,7 +148,7 @@ def asset_decided(
             "asset_status": asset.asset_status,
             "promotion_status": asset.promotion_status,
             "reason": getattr(asset, "decision_reason", "") or "",
-            "decided_by": getattr(actor, "get_username", lambda: None)(),
+            "decided_by": actor_name(actor) or None,
             "decided_at": clock.now().isoformat().replace("+00:00", "Z"),
         },
     )
