@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from characters.models import SessionEvent
+from loreos.http import retry_after_seconds
 from tests.factories import (
     make_asset,
     make_request,
@@ -25,7 +26,7 @@ from tests.factories import (
 from tests.helpers import FACES, image_bytes
 from visuals import engine
 from visuals.engine.backends import Job
-from visuals.engine.backends.openai_edits import OpenAIEditsBackend, retry_after_seconds
+from visuals.engine.backends.openai_edits import OpenAIEditsBackend
 from visuals.engine.brief import build
 from visuals.engine.references import choose
 from visuals.reports import report

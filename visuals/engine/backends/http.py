@@ -1,14 +1,24 @@
-"""The one HTTP client every provider backend uses (httpx), with its timeout, retries
-and backoff configured here and only here (settings.LOREOS_HTTP_*).
+"""The one HTTP client every provider backend uses (httpx: OpenAI edits, ComfyUI, fal,
+Replicate, the fal webhook keys), with its timeout, retries and backoff configured
+here and only here.
 
-`call()` retries a refused connection, a timeout on connect, a 5xx and a 429 with
-exponential backoff (at least what Retry-After asks, at most MAX_RETRY_DELAY_SECONDS)
-and raises Unavailable once the retries are spent; every other answer is returned to
-the backend, which maps it onto a Generation.
+`policy(provider)` reads the settings: ``LOREOS_<PROVIDER>_TIMEOUT_SECONDS``,
+``…_MAX_RETRIES`` and ``…_BACKOFF_SECONDS`` where that provider has its own (OpenAI:
+one synchronous edit may take minutes), ``LOREOS_HTTP_*`` for every other call.
+
+`send()` retries a refused connection, a timeout on connect, a 5xx and a 429 with
+exponential backoff (at least what Retry-After asks, at most MAX_RETRY_DELAY_SECONDS);
+once the retries are spent it raises Exhausted, which carries the last answer (None
+when there was no connection). A read timeout raises TimedOut at once: the provider
+may still be working — and billing — on the first attempt. Every other answer is
+returned to the backend, which maps it onto a Generation. Both exceptions are
+Unavailable: the remote engine looks again later.
 """
 
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import httpx
 from django.conf import settings
@@ -22,11 +32,62 @@ logger = logging.getLogger(__name__)
 MAX_RETRY_DELAY_SECONDS = 30.0
 
 
-def client(base_url: str, headers: dict | None = None) -> httpx.Client:
+@dataclass(frozen=True)
+class Policy:
+    timeout: float
+    retries: int
+    backoff: float
+    sleep: Callable[[float], object] = time.sleep
+
+
+def policy(provider: str = "", *, sleep: Callable[[float], object] | None = None):
+    """The timeout, retries and first backoff of `provider`'s calls (see above)."""
+    prefix = f"LOREOS_{provider.upper()}_"
+
+    def setting(own: str, shared: str):
+        return getattr(
+            settings, prefix + own, getattr(settings, f"LOREOS_HTTP_{shared}")
+        )
+
+    return Policy(
+        timeout=float(setting("TIMEOUT_SECONDS", "TIMEOUT_SECONDS")),
+        retries=int(setting("MAX_RETRIES", "RETRIES")),
+        backoff=float(setting("BACKOFF_SECONDS", "BACKOFF_SECONDS")),
+        sleep=sleep or time.sleep,
+    )
+
+
+class TimedOut(Unavailable):
+    """No answer within the timeout (not retried)."""
+
+    def __init__(self, message: str, timeout: float):
+        super().__init__(message)
+        self.timeout = timeout
+
+
+class Exhausted(Unavailable):
+    """Still a refused connection, 5xx or 429 after every retry."""
+
+    def __init__(self, message, *, response, retries, problem, retry_after=None):
+        super().__init__(message, retry_after=retry_after)
+        self.response: httpx.Response | None = response
+        self.retries: int = retries
+        self.problem: str = problem
+
+
+@dataclass
+class Answer:
+    response: httpx.Response
+    retries: int  # how many retries it took
+
+
+def client(
+    base_url: str, headers: dict | None = None, *, using: Policy | None = None
+) -> httpx.Client:
     return httpx.Client(
         base_url=base_url.rstrip("/"),
         headers=headers or {},
-        timeout=settings.LOREOS_HTTP_TIMEOUT_SECONDS,
+        timeout=(using or policy()).timeout,
         follow_redirects=False,
     )
 
@@ -35,14 +96,14 @@ def _transient(response: httpx.Response) -> bool:
     return response.status_code == 429 or response.status_code >= 500
 
 
-def call(
-    http: httpx.Client, method: str, url: str, *, retries: int | None = None, **kwargs
-) -> httpx.Response:
-    """One request with retries of transient failures; raise Unavailable at the end."""
-    retries = settings.LOREOS_HTTP_RETRIES if retries is None else retries
-    delay = settings.LOREOS_HTTP_BACKOFF_SECONDS
-    for attempt in range(retries + 1):
-        wait = delay * (2**attempt)
+def send(
+    http: httpx.Client, method: str, url: str, *, using: Policy | None = None, **kwargs
+) -> Answer:
+    """One request with retries of transient failures (see the module docstring)."""
+    using = using or policy()
+    for attempt in range(using.retries + 1):
+        wait = using.backoff * (2**attempt)
+        response = None
         try:
             response = http.request(method, url, **kwargs)
         except (
@@ -52,19 +113,32 @@ def call(
         ) as exc:
             problem, hint = f"{type(exc).__name__}: {exc}", None
         except httpx.TimeoutException as exc:
-            raise Unavailable(f"no answer within the timeout ({exc})") from exc
+            raise TimedOut(
+                f"{method} {url}: no answer within {using.timeout:g} s ({exc})",
+                using.timeout,
+            ) from exc
         else:
             if not _transient(response):
-                return response
+                return Answer(response, attempt)
             hint = retry_after_seconds(response.headers.get("Retry-After"))
             problem = f"HTTP {response.status_code}"
             if hint is not None:
                 wait = max(wait, hint)
-        if attempt == retries:
-            raise Unavailable(
-                f"{method} {url}: {problem} after {retries + 1} attempts",
+        if attempt == using.retries:
+            raise Exhausted(
+                f"{method} {url}: {problem} after {attempt + 1} attempts",
+                response=response,
+                retries=attempt,
+                problem=problem,
                 retry_after=hint,
             )
         logger.info("%s %s: %s; retrying in %.1f s", method, url, problem, wait)
-        time.sleep(min(wait, MAX_RETRY_DELAY_SECONDS))
+        using.sleep(min(wait, MAX_RETRY_DELAY_SECONDS))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def call(
+    http: httpx.Client, method: str, url: str, *, using: Policy | None = None, **kwargs
+) -> httpx.Response:
+    """`send()` when only the answer matters."""
+    return send(http, method, url, using=using, **kwargs).response

@@ -2,7 +2,7 @@
 images, the prompt and the model; the result is ``data[0].b64_json`` or ``data[0].url``.
 
 Mapping onto the pipeline's outcomes:
-- 200 with an image → ok (a ``url`` result is downloaded with the same timeout);
+- 200 with an image → ok (a ``url`` result is downloaded through the same client);
 - 400 whose error.code is ``moderation_blocked`` or ``content_policy_violation``
   → blocked (a safety refusal: no image);
 - 429 and 5xx (and a refused connection) → retried with exponential backoff, at most
@@ -12,57 +12,27 @@ Mapping onto the pipeline's outcomes:
   provider may still be generating — and billing — the first attempt);
 - any other error → failed with the provider's code and message.
 
-Standard library HTTP only (urllib): no extra dependency in the worker.
+HTTP goes through the one provider client (backends.http, httpx): multipart built by
+httpx, timeout and retries from backends.http.policy("openai"). Not the official
+``openai`` SDK: its own retry loop also retries a timed-out edit (a second billed
+image) and adds jitter, and every other backend's retries are configured in
+backends.http; the request and answer shapes are the SDK's (``images.edit``).
 """
 
 import base64
 import io
 import json
-import socket
 import time
-import urllib.error
-import urllib.request
-import uuid
 
 from django.conf import settings
 from PIL import Image
 
-from loreos.http import retry_after_seconds
-
 from . import Generation, Job
+from . import http as web
 
 SAFETY_CODES = {"moderation_blocked", "content_policy_violation"}
 # Models that take input_fidelity (dall-e-2 and other edit models reject the field).
 FIDELITY_MODELS = ("gpt-image-1",)
-MAX_RETRY_DELAY_SECONDS = 60.0
-
-
-class _Timeout(Exception):
-    pass
-
-
-class _Unreachable(Exception):
-    pass
-
-
-def _multipart(fields: list[tuple[str, str]], files: list[tuple[str, str, str, bytes]]):
-    boundary = f"loreos-{uuid.uuid4().hex}"
-    out = io.BytesIO()
-    for name, value in fields:
-        out.write(f"--{boundary}\r\n".encode())
-        out.write(f'Content-Disposition: form-data; name="{name}"\r\n\r\n'.encode())
-        out.write(value.encode())
-        out.write(b"\r\n")
-    for name, filename, content_type, data in files:
-        out.write(f"--{boundary}\r\n".encode())
-        out.write(
-            f'Content-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-            f"Content-Type: {content_type}\r\n\r\n".encode()
-        )
-        out.write(data)
-        out.write(b"\r\n")
-    out.write(f"--{boundary}--\r\n".encode())
-    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
 
 
 def _error_of(payload: bytes) -> tuple[str, str]:
@@ -84,10 +54,7 @@ class OpenAIEditsBackend:
         self.base_url = settings.LOREOS_OPENAI_BASE_URL.rstrip("/")
         self.api_key = settings.LOREOS_OPENAI_API_KEY
         self.model = settings.LOREOS_OPENAI_MODEL
-        self.timeout = settings.LOREOS_OPENAI_TIMEOUT_SECONDS
-        self.max_retries = settings.LOREOS_OPENAI_MAX_RETRIES
-        self.backoff = getattr(settings, "LOREOS_OPENAI_BACKOFF_SECONDS", 1.0)
-        self.sleep = sleep
+        self.policy = web.policy("openai", sleep=sleep)
 
     def size_for(self, job: Job) -> str:
         configured = getattr(settings, "LOREOS_OPENAI_IMAGE_SIZE", "")
@@ -120,7 +87,7 @@ class OpenAIEditsBackend:
             *([job.parent] if job.parent else []),
         ]
 
-    def _files(self, job: Job):
+    def _files(self, job: Job) -> list[tuple[str, tuple[str, bytes, str]]]:
         files = []
         for index, reference in enumerate(self.ordered(job), start=1):
             try:
@@ -130,31 +97,9 @@ class OpenAIEditsBackend:
                 continue  # an unreadable reference is not sent
             ext = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}.get(kind, "png")
             mime = Image.MIME.get(kind, "image/png")
-            files.append(
-                ("image[]", f"{reference.role}-{index}.{ext}", mime, reference.data)
-            )
+            name = f"{reference.role}-{index}.{ext}"
+            files.append(("image[]", (name, reference.data, mime)))
         return files
-
-    def _request(self, method, url, body=None, headers=None):
-        request = urllib.request.Request(
-            url, data=body, method=method, headers=headers or {}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return response.status, response.headers, response.read()
-        except urllib.error.HTTPError as exc:
-            try:
-                return exc.code, exc.headers, exc.read()
-            finally:
-                exc.close()
-        except TimeoutError as exc:
-            raise _Timeout() from exc
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, TimeoutError | socket.timeout):
-                raise _Timeout() from exc
-            raise _Unreachable(str(exc.reason)) from exc
-        except (ConnectionError, OSError) as exc:
-            raise _Unreachable(str(exc)) from exc
 
     def generate(self, job: Job) -> Generation:
         size = self.size_for(job)
@@ -167,69 +112,67 @@ class OpenAIEditsBackend:
             )
         files = self._files(job)
         details["references"] = len(files)
-        fields = [
-            ("model", self.model),
-            ("prompt", job.prompt),
-            ("n", "1"),
-            ("size", size),
-        ]
+        fields = {"model": self.model, "prompt": job.prompt, "n": "1", "size": size}
         fidelity = self.input_fidelity(job)
         if fidelity:
-            fields.append(("input_fidelity", fidelity))
+            fields["input_fidelity"] = fidelity
             details["input_fidelity"] = fidelity
-        body, content_type = _multipart(fields, files)
         headers = {
             "Authorization": f"Bearer {self.api_key}",
-            "Content-Type": content_type,
             "Accept": "application/json",
         }
-        url = f"{self.base_url}/images/edits"
-        retries = 0
-        while True:
+        with web.client(self.base_url, headers, using=self.policy) as http:
             try:
-                status, response_headers, payload = self._request(
-                    "POST", url, body, headers
+                answer = web.send(
+                    http,
+                    "POST",
+                    "/images/edits",
+                    using=self.policy,
+                    data=fields,
+                    files=files,
                 )
-            except _Timeout:
-                details["retries"] = retries
+            except web.TimedOut:
                 return Generation(
                     "failed",
-                    reason=f"openai: no answer within {self.timeout:g} s (timed out)",
+                    reason=f"openai: no answer within {self.policy.timeout:g} s "
+                    "(timed out)",
                     details=details,
                 )
-            except _Unreachable as exc:
-                status, response_headers, payload = None, {}, str(exc).encode()
-            details["retries"] = retries
-            details["http_status"] = status
-            if status == 200:
-                return self._result(payload, details)
-            code, message = (
-                _error_of(payload) if status else ("unreachable", payload.decode())
-            )
-            if status == 400 and code in SAFETY_CODES:
-                return Generation(
-                    "blocked",
-                    reason=f"openai refused the image for safety ({code}): "
-                    f"{message}".strip(),
-                    details=details,
-                )
-            transient = status is None or status == 429 or 500 <= status < 600
-            if transient and retries < self.max_retries:
-                delay = self.backoff * (2**retries)
-                asked = retry_after_seconds(response_headers.get("Retry-After"))
-                if asked is not None:
-                    delay = max(delay, asked)
-                self.sleep(min(delay, MAX_RETRY_DELAY_SECONDS))
-                retries += 1
-                continue
-            what = f"HTTP {status}" if status else "unreachable"
-            after = f" after {retries} retries" if transient else ""
-            detail = f" ({code})" if code and status else ""
+            except web.Exhausted as exc:
+                details["retries"] = exc.retries
+                return self._exhausted(exc, details)
+            details["retries"] = answer.retries
+            response = answer.response
+            details["http_status"] = response.status_code
+            if response.status_code == 200:
+                return self._result(response.content, details)
+        code, message = _error_of(response.content)
+        if response.status_code == 400 and code in SAFETY_CODES:
             return Generation(
-                "failed",
-                reason=f"openai: {what}{detail}{after}: {message}".strip().rstrip(":"),
+                "blocked",
+                reason=f"openai refused the image for safety ({code}): "
+                f"{message}".strip(),
                 details=details,
             )
+        detail = f" ({code})" if code else ""
+        reason = f"openai: HTTP {response.status_code}{detail}: {message}"
+        return Generation("failed", reason=reason.strip().rstrip(":"), details=details)
+
+    @staticmethod
+    def _exhausted(exc: web.Exhausted, details: dict) -> Generation:
+        """429/5xx (or no connection) after every retry: the last status and message."""
+        after = f" after {exc.retries} retries"
+        if exc.response is None:
+            details["http_status"] = None
+            reason = f"openai: unreachable{after}: {exc.problem}"
+        else:
+            details["http_status"] = exc.response.status_code
+            code, message = _error_of(exc.response.content)
+            detail = f" ({code})" if code else ""
+            reason = (
+                f"openai: HTTP {exc.response.status_code}{detail}{after}: {message}"
+            )
+        return Generation("failed", reason=reason.strip().rstrip(":"), details=details)
 
     def _result(self, payload: bytes, details: dict) -> Generation:
         try:
@@ -249,28 +192,37 @@ class OpenAIEditsBackend:
                 )
         if item.get("url"):
             details["result"] = "url"
-            try:
-                status, _, data = self._request("GET", item["url"])
-            except _Timeout:
-                return Generation(
-                    "failed",
-                    reason=f"openai: the result image did not download within "
-                    f"{self.timeout:g} s",
-                    details=details,
-                )
-            except _Unreachable as exc:
-                return Generation(
-                    "failed",
-                    reason=f"openai: result image unreachable: {exc}",
-                    details=details,
-                )
-            if status != 200:
-                return Generation(
-                    "failed",
-                    reason=f"openai: downloading the result image gave HTTP {status}",
-                    details=details,
-                )
-            return Generation("ok", data, details=details)
+            return self._download(item["url"], details)
         return Generation(
             "failed", reason="openai: the answer holds no image", details=details
         )
+
+    def _download(self, url: str, details: dict) -> Generation:
+        """The result image at `url`, fetched without the API key (a signed link,
+        often on another host)."""
+        try:
+            with web.client("", using=self.policy) as http:
+                response = web.call(http, "GET", url, using=self.policy)
+        except web.TimedOut:
+            return Generation(
+                "failed",
+                reason=f"openai: the result image did not download within "
+                f"{self.policy.timeout:g} s",
+                details=details,
+            )
+        except web.Exhausted as exc:
+            response = exc.response
+            if response is None:
+                return Generation(
+                    "failed",
+                    reason=f"openai: result image unreachable: {exc.problem}",
+                    details=details,
+                )
+        if response.status_code != 200:
+            return Generation(
+                "failed",
+                reason=f"openai: downloading the result image gave HTTP "
+                f"{response.status_code}",
+                details=details,
+            )
+        return Generation("ok", response.content, details=details)
