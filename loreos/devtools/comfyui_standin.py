@@ -3,32 +3,47 @@
 Run it: ``python -m loreos.devtools.comfyui_standin --port 8188 --seconds 3`` and start
 LoreOS with ``LOREOS_IMAGE_BACKEND=comfyui LOREOS_COMFYUI_URL=http://127.0.0.1:8188``.
 
-Built from ComfyUI's own server (comfyanonymous/ComfyUI, ``server.py`` routes and the
-history its ``execution.py``/``main.py`` record; read to learn the shapes, no code
-taken), every route also answered under ``/api``:
+Built from ComfyUI's own server, read to learn the shapes (no code taken):
+``server.py`` of Comfy-Org/ComfyUI (formerly comfyanonymous/ComfyUI) at commit
+002c3fb9a504255ccb3edb668c08b8f56e63d14a, the handlers named below, and the history
+its ``execution.py``/``main.py`` record. ``PromptServer.add_routes`` answers every
+route also under ``/api``, and so does the stand-in:
 
-- ``POST /upload/image`` — multipart ``image`` (+ ``type``, ``subfolder``,
-  ``overwrite``) → ``{"name", "subfolder", "type"}``;
-- ``POST /prompt`` — ``{"prompt", "client_id", "prompt_id"}`` → ``{"prompt_id",
-  "number", "node_errors": {}}``; 400 ``{"error": {"type", "message", "details",
+- ``upload_image`` — ``POST /upload/image``, multipart ``image`` (+ ``type``,
+  ``subfolder``, ``overwrite``) → ``{"name", "subfolder", "type"}``;
+- ``post_prompt`` — ``POST /prompt`` ``{"prompt", "client_id", "prompt_id"}`` →
+  ``{"prompt_id", "number", "node_errors": {}}``. A client-chosen ``prompt_id`` must
+  be a UUID in canonical lowercase hyphenated form (``validate_job_id``), else 400
+  ``{"error": {"type": "invalid_prompt_id", …}, "node_errors": {}}``; absent or null,
+  the server mints one. 400 ``{"error": {"type", "message", "details",
   "extra_info"}, "node_errors": {id: {"errors": [...], "dependent_outputs",
   "class_type"}}}`` when a node type does not exist (``invalid_prompt``) or an input
   fails validation (``prompt_outputs_failed_validation``, e.g. a LoadImage file that
-  was never uploaded), ``prompt_no_outputs`` without an output node; a client-chosen
-  prompt_id must be a UUID;
-- ``GET /queue`` → ``{"queue_running": [[number, prompt_id, prompt, extra_data,
-  outputs_to_execute]], "queue_pending": [...]}``; ``POST /queue`` ``{"delete": [ids]}``
-  or ``{"clear": true}``;
-- ``GET /history/{prompt_id}`` → ``{}`` until done, then ``{prompt_id: {"prompt",
-  "outputs": {node_id: {"images": [{"filename", "subfolder", "type"}]}}, "status":
-  {"status_str": "success"|"error", "completed", "messages": [[event, data], …]},
-  "meta"}}`` with ``execution_start``, ``execution_cached``, ``execution_success``,
-  ``execution_error`` (``node_id``, ``node_type``, ``exception_message``,
-  ``exception_type``, ``traceback``) and ``execution_interrupted`` events;
-- ``GET /view?filename&subfolder&type`` → the image bytes;
-- ``POST /interrupt`` (``{"prompt_id"}`` optional) and ``POST /api/jobs/{id}/cancel``
-  (the newer job API; ``--legacy`` answers it 404 like an older server);
-- ``GET /system_stats``.
+  was never uploaded), ``prompt_no_outputs`` without an output node, ``no_prompt``
+  without a ``prompt``;
+- ``get_queue`` — ``GET /queue`` → ``{"queue_running": [[number, prompt_id, prompt,
+  extra_data, outputs_to_execute]], "queue_pending": [...]}``; ``post_queue`` —
+  ``POST /queue`` ``{"delete": [ids]}`` or ``{"clear": true}`` → 200, empty body;
+- ``get_history_prompt_id`` — ``GET /history/{prompt_id}`` → ``{}`` until done, then
+  ``{prompt_id: {"prompt", "outputs": {node_id: {"images": [{"filename",
+  "subfolder", "type"}]}}, "status": {"status_str": "success"|"error", "completed",
+  "messages": [[event, data], …]}, "meta"}}`` with ``execution_start``,
+  ``execution_cached``, ``execution_success``, ``execution_error`` (``node_id``,
+  ``node_type``, ``exception_message``, ``exception_type``, ``traceback``) and
+  ``execution_interrupted`` events;
+- ``view_image`` — ``GET /view?filename&subfolder&type`` → the image bytes;
+- ``post_interrupt`` — ``POST /interrupt``: with ``{"prompt_id"}`` it interrupts that
+  prompt only if it is the one running, without it whatever runs; 200, empty body;
+- ``cancel_job_by_id`` — ``POST /api/jobs/{job_id}/cancel`` (the newer job API,
+  registered with its ``/api`` prefix, so never answered without it): a running job
+  is interrupted, a pending one dequeued; always 200 ``{"cancelled": true|false}``
+  (false: already finished or unknown — idempotent, never a 404);
+- ``system_stats`` — ``GET /system_stats``.
+
+``--legacy`` stands for a server from before the job API: ``/api/jobs/{id}/cancel``
+does not exist (the catch-all static route ``/`` takes only GET and HEAD, so aiohttp
+answers a POST there 405) and ``/interrupt`` ignores its body and interrupts whatever
+runs, as ``post_interrupt`` did before it read ``prompt_id``.
 
 It runs ``--slots`` prompts at once (a real ComfyUI runs one; more slots stand for a
 farm of GPUs in the benchmarks), each taking ``--seconds``. The "image" it makes is the
@@ -154,6 +169,24 @@ class StandIn:
 
     def submit(self, body):
         graph = body.get("prompt")
+        if graph is None:
+            error = {"type": "no_prompt", "message": "No prompt provided"}
+            error.update(details="No prompt provided", extra_info={})
+            return 400, {"error": error, "node_errors": {}}
+        prompt_id = body.get("prompt_id")
+        if prompt_id is None:
+            prompt_id = str(uuid.uuid4())
+        elif not _canonical_uuid(prompt_id):
+            return 400, {
+                "error": {
+                    "type": "invalid_prompt_id",
+                    "message": "prompt_id must be a valid UUID",
+                    "details": "prompt_id must be a UUID string in canonical "
+                    "lowercase hyphenated form",
+                    "extra_info": {},
+                },
+                "node_errors": {},
+            }
         outcome = self.scripted.pop(0) if self.scripted else "success"
         if outcome == "missing_model":
             loader = next(
@@ -189,14 +222,6 @@ class StandIn:
         error, node_errors = self.validate(graph)
         if error:
             return 400, {"error": error, "node_errors": node_errors}
-        prompt_id = body.get("prompt_id") or str(uuid.uuid4())
-        try:
-            prompt_id = str(uuid.UUID(str(prompt_id)))
-        except ValueError:
-            return 400, {
-                "error": {"type": "invalid_prompt", "message": "Invalid prompt_id"},
-                "node_errors": {},
-            }
         number = next(self.numbers)
         extra = {"client_id": body.get("client_id")}
         self.pending.append(_Prompt(number, prompt_id, graph, extra, outcome))
@@ -305,12 +330,25 @@ class StandIn:
     def delete(self, ids):
         self.pending = [p for p in self.pending if p.id not in ids]
 
+    def cancel(self, prompt_id) -> bool:
+        """The job API's cancel: dequeue it if pending, interrupt it if running."""
+        queued = any(p.id == prompt_id for p in self.pending)
+        self.delete({prompt_id})
+        return self.interrupt(prompt_id) or queued
+
     def interrupt(self, prompt_id=None) -> bool:
         hit = False
         for prompt in self.running:
             if prompt_id is None or prompt.id == prompt_id:
                 prompt.interrupted = hit = True
         return hit
+
+
+def _canonical_uuid(value) -> bool:
+    try:
+        return isinstance(value, str) and str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
 
 
 def _status(status_str, messages):
@@ -391,20 +429,13 @@ class _Handler(BaseHTTPRequestHandler):
                 state.delete(set(body.get("delete", [])))
                 return self._reply(200, raw=b"", content_type="text/plain")
             if path == "/interrupt":
-                state.interrupt(body.get("prompt_id"))
+                state.interrupt(None if state.legacy else body.get("prompt_id"))
                 return self._reply(200, raw=b"", content_type="text/plain")
-            if (
-                path.startswith("/jobs/")
-                and path.endswith("/cancel")
-                and not (state.legacy)
-            ):
-                prompt_id = path.split("/")[2]
-                queued = any(p.id == prompt_id for p in state.pending)
-                state.delete({prompt_id})
-                running = state.interrupt(prompt_id)
-                if not (queued or running):
-                    return self._reply(404, {"error": "job not found"})
-                return self._reply(200, {"success": True})
+            if self.path.startswith("/api/jobs/") and path.endswith("/cancel"):
+                if state.legacy:
+                    raw = b"405: Method Not Allowed"
+                    return self._reply(405, raw=raw, content_type="text/plain")
+                return self._reply(200, {"cancelled": state.cancel(path.split("/")[2])})
         return self._reply(404, raw=b"404: Not Found", content_type="text/plain")
 
     def _upload(self, raw):

@@ -9,8 +9,14 @@
   to tell queued/running from lost (a restarted server forgets both); a finished
   prompt's image is fetched with ``GET /view?filename&subfolder&type``; an
   ``execution_error`` fails the request with the node's own message;
-- ``cancel``: ``POST /api/jobs/{id}/cancel``, and on servers without it
-  ``POST /queue {"delete": [id]}`` plus ``POST /interrupt {"prompt_id": id}``.
+- ``cancel``: ``POST /api/jobs/{id}/cancel`` (200 ``{"cancelled": true|false}``:
+  dequeued or interrupted, or already over), and on servers from before the job API
+  (no such route: 404/405) ``POST /queue {"delete": [id]}`` plus, when it is the
+  prompt running, ``POST /interrupt {"prompt_id": id}``.
+
+Routes and shapes as ComfyUI's ``server.py`` has them (loreos.devtools.comfyui_standin
+names the handlers and the commit read). A server that predates client-chosen
+prompt ids mints its own: the handle keeps the id the server answered.
 
 Connection errors and 5xx are retried with backoff (backends.http), then fail.
 """
@@ -147,7 +153,7 @@ class ComfyUIBackend:
                 "failed",
                 reason=f"ComfyUI answered HTTP {response.status_code} to /prompt",
             )
-        return self.handle(prompt_id)
+        return self.handle(_json(response).get("prompt_id") or prompt_id)
 
     def handle(self, prompt_id: str) -> dict:
         return {
@@ -259,9 +265,9 @@ class ComfyUIBackend:
         prompt_id = handle["prompt_id"]
         with self._http() as http:
             response = web.call(http, "POST", f"/api/jobs/{prompt_id}/cancel")
-            if response.status_code in (200, 204):
-                return True
-            # Older servers: withdraw it from the queue, and stop it if it runs.
+            if response.status_code == 200:
+                return True  # {"cancelled": false}: it ended; the next check says how
+            # Before the job API: withdraw it from the queue, and stop it if it runs.
             web.call(http, "POST", "/queue", json={"delete": [prompt_id]})
             if self._queue_place(http, prompt_id) == "running":
                 web.call(http, "POST", "/interrupt", json={"prompt_id": prompt_id})
