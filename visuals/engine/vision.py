@@ -22,8 +22,9 @@ retried (LOREOS_VISION_JUDGE_RETRIES times) with exponential backoff, honouring 
 ``Retry-After`` header (capped at LOREOS_VISION_JUDGE_MAX_WAIT seconds); a retry that
 would end past twice LOREOS_VISION_JUDGE_TIMEOUT is not made.
 
-HTTP goes through httpx (one client per call; a judge call is one request and its
-retries).
+HTTP goes through the one provider client (visuals.engine.backends.http): a judge
+call is one request and its retries, with this judge's own policy (its timeout,
+retries, first backoff, longest wait, and a budget of twice the timeout).
 """
 
 import base64
@@ -31,7 +32,6 @@ import io
 import json
 import logging
 import re
-import time
 from dataclasses import dataclass
 
 import httpx
@@ -39,6 +39,8 @@ from django.conf import settings
 from PIL import Image
 
 from loreos.http import retry_after_seconds
+
+from .backends import http as web
 
 logger = logging.getLogger(__name__)
 
@@ -169,8 +171,12 @@ class VisionJudge:
             headers["Authorization"] = f"Bearer {self.api_key}"
         try:
             response = self._post(body, headers)
-        except httpx.TimeoutException:
+        except web.TimedOut:
             return Outcome({}, f"{self.name} did not answer within {self.timeout:g} s")
+        except web.Exhausted as exc:
+            if exc.response is None:
+                return Outcome({}, f"{self.name} could not be reached ({exc.problem})")
+            response = exc.response
         except httpx.HTTPError as exc:
             return Outcome({}, f"{self.name} could not be reached ({exc})")
         if response.status_code != 200:
@@ -180,25 +186,15 @@ class VisionJudge:
     def _post(self, body: dict, headers: dict) -> httpx.Response:
         # The whole exchange, retries included, stays within twice the timeout, so a
         # busy judge cannot hold a generation past the worker's time limit.
-        deadline = time.monotonic() + 2 * self.timeout
-        with httpx.Client(timeout=self.timeout) as client:
-            attempt = 0
-            while True:
-                response = client.post(self.url, json=body, headers=headers)
-                retryable = response.status_code == 429 or response.status_code >= 500
-                if not retryable or attempt >= self.retries:
-                    return response
-                wait = retry_after(response) or self.backoff * 2**attempt
-                wait = min(wait, self.max_wait)
-                if time.monotonic() + wait > deadline:
-                    return response
-                logger.info(
-                    "vision judge answered %s; retrying in %.1f s",
-                    response.status_code,
-                    wait,
-                )
-                time.sleep(wait)
-                attempt += 1
+        using = web.Policy(
+            timeout=self.timeout,
+            retries=self.retries,
+            backoff=self.backoff,
+            max_wait=self.max_wait,
+            budget=2 * self.timeout,
+        )
+        with web.client("", headers, using=using) as http:
+            return web.call(http, "POST", self.url, using=using, json=body)
 
 
 def retry_after(response: httpx.Response) -> float | None:

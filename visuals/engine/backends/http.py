@@ -7,8 +7,9 @@ here and only here.
 one synchronous edit may take minutes), ``LOREOS_HTTP_*`` for every other call.
 
 `send()` retries a refused connection, a timeout on connect, a 5xx and a 429 with
-exponential backoff (at least what Retry-After asks, at most MAX_RETRY_DELAY_SECONDS);
-once the retries are spent it raises Exhausted, which carries the last answer (None
+exponential backoff (at least what Retry-After asks, at most ``max_wait`` seconds; a
+retry that would end past the policy's ``budget`` is not made); once the retries are
+spent it raises Exhausted, which carries the last answer (None
 when there was no connection). A read timeout raises TimedOut at once: the provider
 may still be working — and billing — on the first attempt. Every other answer is
 returned to the backend, which maps it onto a Generation. Both exceptions are
@@ -29,14 +30,14 @@ from . import Unavailable
 
 logger = logging.getLogger(__name__)
 
-MAX_RETRY_DELAY_SECONDS = 30.0
-
 
 @dataclass(frozen=True)
 class Policy:
-    timeout: float
-    retries: int
-    backoff: float
+    timeout: float  # seconds for one answer (connect, each read)
+    retries: int  # of a refused connection, 5xx and 429
+    backoff: float  # the first wait, doubled each retry
+    max_wait: float = 30.0  # the longest wait, whatever Retry-After asks
+    budget: float | None = None  # seconds the whole call may last (None: no limit)
     sleep: Callable[[float], object] = time.sleep
 
 
@@ -101,6 +102,7 @@ def send(
 ) -> Answer:
     """One request with retries of transient failures (see the module docstring)."""
     using = using or policy()
+    started = time.monotonic()
     for attempt in range(using.retries + 1):
         wait = using.backoff * (2**attempt)
         response = None
@@ -124,7 +126,12 @@ def send(
             problem = f"HTTP {response.status_code}"
             if hint is not None:
                 wait = max(wait, hint)
-        if attempt == using.retries:
+        wait = min(wait, using.max_wait)
+        over_budget = (
+            using.budget is not None
+            and time.monotonic() - started + wait > using.budget
+        )
+        if attempt == using.retries or over_budget:
             raise Exhausted(
                 f"{method} {url}: {problem} after {attempt + 1} attempts",
                 response=response,
@@ -133,7 +140,7 @@ def send(
                 retry_after=hint,
             )
         logger.info("%s %s: %s; retrying in %.1f s", method, url, problem, wait)
-        using.sleep(min(wait, MAX_RETRY_DELAY_SECONDS))
+        using.sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
