@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from characters.models import Character, CharacterVersion, Session
 from visuals.models import AssetDecision, ImageRequest, VisualAsset
+from visuals.reports import generator_named
 from visuals.vocab import INVENTORY_CATEGORIES, Category
 
 from .access import visible_characters
@@ -325,7 +326,8 @@ def identity_drift(character) -> list[tuple]:
 
 
 def generator_rates(character) -> list[dict]:
-    """Per generator: generated assets, approved, rejected, held, approval rate."""
+    """Per named generator (LOREOS_GENERATORS; "default" when none was named) and the
+    backend that ran it: generated assets, approved, rejected, held, approval rate."""
     # Approved by someone (a curator or a key), not activated on generation.
     approved = Q(
         promotion_status__in=[
@@ -335,18 +337,20 @@ def generator_rates(character) -> list[dict]:
     ) & (Q(decided_by__isnull=False) | Q(decided_by_key__isnull=False))
     rows = (
         VisualAsset.objects.filter(character=character, image_request__isnull=False)
-        .values("image_request__backend")
+        .values("image_request__generator", "image_request__backend")
         .annotate(
             total=Count("id"),
             approved=Count("id", filter=approved),
             rejected=Count("id", filter=Q(asset_status=VisualAsset.Status.REJECTED)),
             held=Count("id", filter=Q(asset_status=CANDIDATE)),
         )
-        .order_by("image_request__backend")
+        .order_by("image_request__generator", "image_request__backend")
     )
     return [
         {
-            "generator": row["image_request__backend"] or "unknown",
+            **generator_named(
+                row["image_request__generator"], row["image_request__backend"]
+            ),
             **{k: row[k] for k in ("total", "approved", "rejected", "held")},
             "rate": _rate(row["approved"], row["rejected"]),
         }
@@ -386,6 +390,7 @@ def review_stats(user, *, days: int = 14) -> dict:
             "decided_at",
             "after",
             "asset__category",
+            "asset__image_request__generator",
             "asset__image_request__backend",
         ).order_by("decided_by__username", "decided_at")
     )
@@ -393,7 +398,7 @@ def review_stats(user, *, days: int = 14) -> dict:
     by_generator: dict = {}
     gaps: list[float] = []
     previous: dict = {}
-    for username, at, after, category, backend in rows:
+    for username, at, after, category, generator, backend in rows:
         status = after[0] if after else ""
         verdict = (
             "approved"
@@ -405,7 +410,7 @@ def review_stats(user, *, days: int = 14) -> dict:
         if verdict:
             for table, key in (
                 (by_category, category),
-                (by_generator, backend or "uploads"),
+                (by_generator, _generator_key(generator, backend)),
             ):
                 counts = table.setdefault(key, {"approved": 0, "rejected": 0})
                 counts[verdict] += 1
@@ -422,6 +427,14 @@ def review_stats(user, *, days: int = 14) -> dict:
         "median_seconds": round(median(gaps), 1) if gaps else None,
         "decisions": len(rows),
     }
+
+
+def _generator_key(generator: str | None, backend: str | None) -> str:
+    """ "name · backend" of the generator that made an asset; "uploads" for the rest."""
+    if backend is None:  # no image request: uploaded
+        return "uploads"
+    named = generator_named(generator or "", backend)
+    return f"{named['name']} · {named['backend'] or 'unknown'}"
 
 
 def _rates(table: dict) -> list[dict]:

@@ -138,6 +138,37 @@ def test_generator_rates_count_only_decisions_taken_by_someone(
     assert re.findall(r"<td>([^<]+)</td>", row) == ["3", "2", "1", "0", "67%"]
 
 
+def test_generator_rates_are_per_named_generator_with_its_backend(
+    api, ready, curator_client
+):
+    generate_held(api, ready, categories=["wardrobe", "prop", "place"])
+    first, second, third = held_asset_ids()
+    # Two of them made by a named generator (LOREOS_GENERATORS), one by the default.
+    ImageRequest.objects.filter(produced_asset__in=[first, second]).update(
+        generator="gpu-farm"
+    )
+    _decide(curator_client, [first], "approve")
+    _decide(curator_client, [second, third], "reject")
+    mira = Character.objects.get(slug="mira")
+    body = curator_client.get(f"/curate/characters/{mira.pk}/").content.decode()
+    table = body[body.index("Approval by generator") : body.index("</table>")]
+    backend = ImageRequest.objects.first().backend
+    rows = re.findall(
+        r'<th scope="row" class="mono">([^<]+)</th><td class="mono">([^<]+)</td>'
+        r"((?:<td>[^<]*</td>)+)",
+        table,
+    )
+    cells = {(g, b): re.findall(r"<td>([^<]+)</td>", rest) for g, b, rest in rows}
+    assert cells == {
+        ("default", backend): ["1", "0", "1", "0", "0%"],
+        ("gpu-farm", backend): ["2", "1", "1", "0", "50%"],
+    }
+    stats = curator_client.get("/curate/review/stats/").content.decode()
+    by_generator = stats[stats.index("Approval rate by generator") :]
+    assert f"gpu-farm · {backend}" in by_generator
+    assert f"default · {backend}" in by_generator
+
+
 def test_review_stats_per_curator_per_day_rates_and_median_time(
     api, ready, account, curator_client
 ):

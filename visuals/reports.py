@@ -86,10 +86,12 @@ def report(image_request) -> dict:
 
 
 def generator_of(image_request) -> dict:
-    return {
-        "name": image_request.generator or "default",
-        "backend": image_request.backend or None,
-    }
+    return generator_named(image_request.generator, image_request.backend)
+
+
+def generator_named(generator: str, backend: str) -> dict:
+    """The named generator ("" is the default one) and the backend that ran it."""
+    return {"name": generator or "default", "backend": backend or None}
 
 
 def generation_report(image_request) -> dict:
