@@ -65,10 +65,11 @@ import time
 import uuid
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 from PIL import Image
+
+from . import loopback
 
 KNOWN_NODES = {
     "CheckpointLoaderSimple", "CLIPTextEncode", "EmptyLatentImage", "KSampler",
@@ -359,23 +360,9 @@ def _status(status_str, messages):
     }
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(loopback.Handler):
     server_version = "ComfyUI-standin/1"
     standin: StandIn
-
-    def log_message(self, *args):  # quiet: tests read calls, not stderr
-        pass
-
-    def _reply(self, status, body=None, content_type="application/json", raw=None):
-        data = raw if raw is not None else json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _body(self) -> bytes:
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
     def _route(self):
         url = urlparse(self.path)
@@ -389,27 +376,27 @@ class _Handler(BaseHTTPRequestHandler):
             state.calls.append(("GET", path))
             state.tick()
             if path == "/queue":
-                return self._reply(200, state.queue())
+                return self.reply(200, state.queue())
             if path.startswith("/history/"):
                 prompt_id = path.rsplit("/", 1)[1]
                 entry = state.history.get(prompt_id)
-                return self._reply(200, {prompt_id: entry} if entry else {})
+                return self.reply(200, {prompt_id: entry} if entry else {})
             if path == "/history":
-                return self._reply(200, state.history)
+                return self.reply(200, state.history)
             if path == "/view":
                 name = query.get("filename", [""])[0]
                 kind = query.get("type", ["output"])[0]
                 data = (state.files if kind == "output" else state.inputs).get(name)
                 if data is None:
-                    return self._reply(404, raw=b"", content_type="text/plain")
-                return self._reply(200, raw=data, content_type="image/png")
+                    return self.reply(404, raw=b"", content_type="text/plain")
+                return self.reply(200, raw=data, content_type="image/png")
             if path == "/system_stats":
-                return self._reply(200, {"system": {"os": "standin"}, "devices": []})
-        return self._reply(404, raw=b"404: Not Found", content_type="text/plain")
+                return self.reply(200, {"system": {"os": "standin"}, "devices": []})
+        return self.reply(404, raw=b"404: Not Found", content_type="text/plain")
 
     def do_POST(self):
         path, _ = self._route()
-        raw = self._body()
+        raw = self.raw_body()
         state = self.standin
         with state.lock:
             state.calls.append(("POST", path))
@@ -419,24 +406,24 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 body = json.loads(raw or b"{}")
             except ValueError:
-                return self._reply(400, raw=b"invalid json", content_type="text/plain")
+                return self.reply(400, raw=b"invalid json", content_type="text/plain")
             if path == "/prompt":
                 status, answer = state.submit(body)
-                return self._reply(status, answer)
+                return self.reply(status, answer)
             if path == "/queue":
                 if body.get("clear"):
                     state.pending.clear()
                 state.delete(set(body.get("delete", [])))
-                return self._reply(200, raw=b"", content_type="text/plain")
+                return self.reply(200, raw=b"", content_type="text/plain")
             if path == "/interrupt":
                 state.interrupt(None if state.legacy else body.get("prompt_id"))
-                return self._reply(200, raw=b"", content_type="text/plain")
+                return self.reply(200, raw=b"", content_type="text/plain")
             if self.path.startswith("/api/jobs/") and path.endswith("/cancel"):
                 if state.legacy:
                     raw = b"405: Method Not Allowed"
-                    return self._reply(405, raw=raw, content_type="text/plain")
-                return self._reply(200, {"cancelled": state.cancel(path.split("/")[2])})
-        return self._reply(404, raw=b"404: Not Found", content_type="text/plain")
+                    return self.reply(405, raw=raw, content_type="text/plain")
+                return self.reply(200, {"cancelled": state.cancel(path.split("/")[2])})
+        return self.reply(404, raw=b"404: Not Found", content_type="text/plain")
 
     def _upload(self, raw):
         head = f"Content-Type: {self.headers.get('Content-Type')}\r\n\r\n".encode()
@@ -449,11 +436,11 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 fields[field] = part.get_content().strip()
         if image is None or not name:
-            return self._reply(400, raw=b"", content_type="text/plain")
+            return self.reply(400, raw=b"", content_type="text/plain")
         self.standin.inputs[name] = image
         kind = fields.get("type", "input")
         body = {"name": name, "subfolder": fields.get("subfolder", ""), "type": kind}
-        return self._reply(200, body)
+        return self.reply(200, body)
 
 
 def serve(host="127.0.0.1", port=0, **options):
@@ -461,10 +448,7 @@ def serve(host="127.0.0.1", port=0, **options):
     stops it; its URL is ``http://host:server.server_port``."""
     state = StandIn(**options)
     handler = type("Handler", (_Handler,), {"standin": state})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, state
+    return loopback.start(handler, host, port), state
 
 
 def main(argv=None):
@@ -478,12 +462,8 @@ def main(argv=None):
     server, _ = serve(
         args.host, args.port, seconds=args.seconds, slots=args.slots, legacy=args.legacy
     )
-    print(f"ComfyUI stand-in on http://{args.host}:{server.server_port}", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.shutdown()
+    banner = f"ComfyUI stand-in on http://{args.host}:{server.server_port}"
+    loopback.run_until_interrupted(server, banner)
 
 
 if __name__ == "__main__":

@@ -41,10 +41,11 @@ import random
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
 from PIL import Image
+
+from . import loopback
 
 TOKEN = "standin-token"
 
@@ -111,25 +112,12 @@ class QueueState:
         return f"{self.base}/files/{name}"
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(loopback.Handler):
     state: QueueState
     provider: str
 
-    def log_message(self, *args):
-        pass
-
-    def reply(self, status, body=None, raw=None, content_type="application/json", **h):
-        data = raw if raw is not None else json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in h.items():
-            self.send_header(name.replace("_", "-"), value)
-        self.end_headers()
-        self.wfile.write(data)
-
     def body(self) -> dict:
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        raw = self.raw_body()
         try:
             return json.loads(raw or b"{}")
         except ValueError:
@@ -382,10 +370,8 @@ def serve(provider: str, host="127.0.0.1", port=0, seconds=3.0):
     (server, state)."""
     state = QueueState(seconds=seconds)
     handler = type("Handler", (_Handler,), {"state": state, "provider": provider})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
+    server = loopback.start(handler, host, port)
     state.base = f"http://{host}:{server.server_port}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, state
 
 
@@ -397,12 +383,8 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args(argv)
     server, state = serve(args.provider, args.host, args.port, args.seconds)
-    print(f"{args.provider} stand-in on {state.base} (key/token: {TOKEN})", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.shutdown()
+    banner = f"{args.provider} stand-in on {state.base} (key/token: {TOKEN})"
+    loopback.run_until_interrupted(server, banner)
 
 
 if __name__ == "__main__":
