@@ -47,6 +47,7 @@ def test_a_queued_probe_is_canceled_refunded_and_announced(api, ready, held):
     assert UsageRecord.objects.filter(image_request_id=probe_id).count() == 1
     response = cancel(api, probe_id)
     assert response.status_code == 200, response.content
+    assert response.json()["schema_version"] == "v0"  # the success envelope
     body = response.json()["data"]
     assert body["cancel"] == {"outcome": "canceled", "refunded": True}
     report = body["report"]
@@ -148,6 +149,7 @@ def test_a_batch_cancel_cancels_every_unfinished_item(api, ready, held):
     url = f"/v1/characters/mira/inventory/batches/{batch_id}/cancel"
     first = api.post(url)
     assert first.status_code == 200, first.content
+    assert first.json()["schema_version"] == "v0"
     data = first.json()["data"]
     assert data["canceled"] == 2 and data["cancel_requested"] == 0
     assert {i["report"]["probe_id"] for i in data["items"]} == set(ids[1:])

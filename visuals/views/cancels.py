@@ -2,12 +2,11 @@
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from characters.selectors import character_get
-from loreos.api.responses import action
-from loreos.api.schema import CANCEL_ERRORS
+from loreos.api.responses import action, v0
+from loreos.api.schema import CANCEL_ERRORS, v0_envelope
 
 from .. import cancellation, selectors
 from ..reports import generation_report, report
@@ -38,20 +37,12 @@ class ProbeCancelView(APIView):
         operation_id="image_probe_cancel",
         request=None,
         responses={
-            200: inline_serializer(
-                name="ProbeCanceled",
-                fields={
-                    "data": inline_serializer(
-                        name="ProbeCanceledData",
-                        fields={
-                            "report": ProbeReportSerializer(),
-                            "cancel": CancelOutcome,
-                        },
-                    ),
-                    "next_actions": serializers.ListField(
-                        child=serializers.DictField()
-                    ),
-                },
+            200: v0_envelope(
+                "ProbeCanceled",
+                inline_serializer(
+                    name="ProbeCanceledData",
+                    fields={"report": ProbeReportSerializer(), "cancel": CancelOutcome},
+                ),
             ),
             **CANCEL_ERRORS,
         },
@@ -63,16 +54,14 @@ class ProbeCancelView(APIView):
         character = character_get(request.account, slug)
         row = selectors.cancellable_get(character, probe_id)
         outcome = cancellation.image_request_cancel(row)
-        return Response(
-            {
-                "data": {"report": report(row), "cancel": outcome},
-                "next_actions": [
-                    action(
-                        f"GET /v1/characters/{slug}/image-probe/{row.pk}",
-                        "Read the report (a cancel in flight ends `canceled`)",
-                    )
-                ],
-            }
+        return v0(
+            {"report": report(row), "cancel": outcome},
+            next_actions=[
+                action(
+                    f"GET /v1/characters/{slug}/image-probe/{row.pk}",
+                    "Read the report (a cancel in flight ends `canceled`)",
+                )
+            ],
         )
 
 
@@ -81,30 +70,25 @@ class BatchCancelView(APIView):
         operation_id="inventory_batch_cancel",
         request=None,
         responses={
-            200: inline_serializer(
-                name="BatchCanceled",
-                fields={
-                    "data": inline_serializer(
-                        name="BatchCanceledData",
-                        fields={
-                            "batch_id": serializers.CharField(),
-                            "canceled": serializers.IntegerField(),
-                            "cancel_requested": serializers.IntegerField(),
-                            "items": serializers.ListField(
-                                child=inline_serializer(
-                                    name="BatchCanceledItem",
-                                    fields={
-                                        "report": GenerationReportSerializer(),
-                                        "cancel": CancelOutcome,
-                                    },
-                                )
-                            ),
-                        },
-                    ),
-                    "next_actions": serializers.ListField(
-                        child=serializers.DictField()
-                    ),
-                },
+            200: v0_envelope(
+                "BatchCanceled",
+                inline_serializer(
+                    name="BatchCanceledData",
+                    fields={
+                        "batch_id": serializers.CharField(),
+                        "canceled": serializers.IntegerField(),
+                        "cancel_requested": serializers.IntegerField(),
+                        "items": serializers.ListField(
+                            child=inline_serializer(
+                                name="BatchCanceledItem",
+                                fields={
+                                    "report": GenerationReportSerializer(),
+                                    "cancel": CancelOutcome,
+                                },
+                            )
+                        ),
+                    },
+                ),
             ),
             **CANCEL_ERRORS,
         },
@@ -117,23 +101,21 @@ class BatchCancelView(APIView):
         items = selectors.batch_items(character, batch_id)
         results = cancellation.inventory_batch_cancel(batch_id, items)
         outcomes = [o["outcome"] for _, o in results]
-        return Response(
+        return v0(
             {
-                "data": {
-                    "batch_id": str(batch_id),
-                    "canceled": outcomes.count("canceled"),
-                    "cancel_requested": outcomes.count("cancel_requested"),
-                    "items": [
-                        {"report": generation_report(item), "cancel": outcome}
-                        for item, outcome in results
-                    ],
-                },
-                "next_actions": [
-                    action(
-                        f"GET /v1/characters/{slug}/inventory/generations"
-                        f"?batch_id={batch_id}",
-                        "Poll the batch",
-                    )
+                "batch_id": str(batch_id),
+                "canceled": outcomes.count("canceled"),
+                "cancel_requested": outcomes.count("cancel_requested"),
+                "items": [
+                    {"report": generation_report(item), "cancel": outcome}
+                    for item, outcome in results
                 ],
-            }
+            },
+            next_actions=[
+                action(
+                    f"GET /v1/characters/{slug}/inventory/generations"
+                    f"?batch_id={batch_id}",
+                    "Poll the batch",
+                )
+            ],
         )
