@@ -306,7 +306,7 @@ LOREOS_STALE_QUEUED_SECONDS = env.int("LOREOS_STALE_QUEUED_SECONDS", default=360
 # the others).
 LOREOS_OPENAI_BACKOFF_SECONDS = env.float("LOREOS_OPENAI_BACKOFF_SECONDS", default=1.0)
 LOREOS_OPENAI_IMAGE_SIZE = env.str("LOREOS_OPENAI_IMAGE_SIZE", default="")
-# input_fidelity sent with selfie kinds on gpt-image-1 models ("" never sends it).
+# input_fidelity sent with selfie kinds on gpt-image-1 and later (not -mini; "" never).
 LOREOS_OPENAI_INPUT_FIDELITY = env.str("LOREOS_OPENAI_INPUT_FIDELITY", default="high")
 # Named generators: JSON {"name": {"backend": "comfyui", <options>}, …}; a character
 # or a probe may name one. Without it, every request uses LOREOS_IMAGE_BACKEND.

@@ -74,3 +74,13 @@ def test_the_identity_portrait_goes_first(openai):
     roles = [f["filename"].split("-")[0] for f in sent["files"]]
     assert roles[0] == "identity" and roles[-1] == "inventory"
     assert roles.count("identity") == 2
+
+
+@pytest.mark.parametrize(
+    "model, sent",
+    [("gpt-image-1", True), ("gpt-image-1.5", True), ("gpt-image-1-mini", False)],
+)
+def test_only_the_gpt_image_models_that_accept_it_get_it(openai, settings, model, sent):
+    settings.LOREOS_OPENAI_MODEL = model
+    fields = sent_for(openai, ready_session(), probe_type="identity_selfie")["fields"]
+    assert ("input_fidelity" in fields) is sent

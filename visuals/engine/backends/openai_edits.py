@@ -31,8 +31,10 @@ from . import Generation, Job
 from . import http as web
 
 SAFETY_CODES = {"moderation_blocked", "content_policy_violation"}
-# Models that take input_fidelity (dall-e-2 and other edit models reject the field).
-FIDELITY_MODELS = ("gpt-image-1",)
+# Models that take input_fidelity: gpt-image-1, gpt-image-1.5 and later; dall-e-2 and
+# gpt-image-1-mini reject the field (openai-python's ImageEditParams.input_fidelity).
+FIDELITY_MODELS = ("gpt-image-",)
+NO_FIDELITY_MODELS = ("gpt-image-1-mini",)
 
 
 def _error_of(payload: bytes) -> tuple[str, str]:
@@ -69,7 +71,9 @@ class OpenAIEditsBackend:
         fidelity = getattr(settings, "LOREOS_OPENAI_INPUT_FIDELITY", "high")
         if not fidelity or job.brief.get("image_kind") != "selfie":
             return None
-        if not self.model.startswith(FIDELITY_MODELS):
+        if not self.model.startswith(FIDELITY_MODELS) or self.model.startswith(
+            NO_FIDELITY_MODELS
+        ):
             return None
         return fidelity
 
