@@ -1,5 +1,9 @@
 """The OpenAI-compatible image-edit backend against a local server on 127.0.0.1 that
-speaks the API's request and response shapes (multipart in, JSON out)."""
+speaks the API's request and response shapes (multipart in, JSON out), as openai-python
+types them: ``ImageEditParams`` (``image`` as repeated ``image[]`` files, ``prompt``,
+``model``, ``n``, ``size``, ``input_fidelity``) in, ``ImagesResponse`` (``created``,
+``data: [{"b64_json" | "url"}]``) or the API's error body (``{"error": {"code",
+"message", "type"}}``) out."""
 
 import base64
 import email.parser
