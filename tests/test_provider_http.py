@@ -125,3 +125,43 @@ def test_no_application_module_speaks_http_by_hand():
             if "httpx.Client" in path.read_text() and relative not in clients:
                 offenders.append(relative)
     assert offenders == []
+
+
+@pytest.mark.parametrize("method, attempts", [("POST", 1), ("GET", 4)])
+def test_a_connection_broken_mid_answer_is_retried_only_if_idempotent(
+    settings, method, attempts
+):
+    """A POST may have reached the provider: a second attempt could be billed."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    accepted = []
+
+    def half_answer():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(conn)
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart")
+            conn.close()
+
+    Thread(target=half_answer, daemon=True).start()
+    settings.LOREOS_HTTP_RETRIES = 3
+    waits = []
+    using = web.policy(sleep=waits.append)
+    base = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        with web.client(base, using=using) as http:
+            with pytest.raises(web.Exhausted) as exhausted:
+                web.send(http, method, "/images/edits", using=using)
+    finally:
+        listener.close()
+    assert exhausted.value.response is None
+    assert exhausted.value.problem.startswith("RemoteProtocolError")
+    assert exhausted.value.retries == attempts - 1
+    assert len(waits) == attempts - 1 and len(accepted) == attempts

@@ -1,19 +1,20 @@
-"""The one HTTP client every provider backend uses (httpx: OpenAI edits, ComfyUI, fal,
-Replicate, the fal webhook keys), with its timeout, retries and backoff configured
-here and only here.
+"""The one HTTP client every provider call uses (httpx: OpenAI edits, ComfyUI, fal,
+Replicate, the fal webhook keys, the vision judge), with its timeout, retries and
+backoff configured here and only here.
 
 `policy(provider)` reads the settings: ``LOREOS_<PROVIDER>_TIMEOUT_SECONDS``,
 ``…_MAX_RETRIES`` and ``…_BACKOFF_SECONDS`` where that provider has its own (OpenAI:
 one synchronous edit may take minutes), ``LOREOS_HTTP_*`` for every other call.
 
-`send()` retries a refused connection, a timeout on connect, a 5xx and a 429 with
-exponential backoff (at least what Retry-After asks, at most ``max_wait`` seconds; a
-retry that would end past the policy's ``budget`` is not made); once the retries are
-spent it raises Exhausted, which carries the last answer (None
-when there was no connection). A read timeout raises TimedOut at once: the provider
-may still be working — and billing — on the first attempt. Every other answer is
-returned to the backend, which maps it onto a Generation. Both exceptions are
-Unavailable: the remote engine looks again later.
+`send()` retries a refused connection, a timeout on connect, a 5xx, a 429 and — for
+idempotent methods — a connection broken mid-exchange, with exponential backoff (at
+least what Retry-After asks, at most ``max_wait`` seconds; a retry that would end past
+the policy's ``budget`` is not made); once the retries are spent it raises Exhausted,
+which carries the last answer (None when there was no connection). A read timeout
+raises TimedOut at once, and a POST whose connection broke mid-exchange Exhausted at
+once: the provider may still be working — and billing — on the first attempt. Every
+other answer is returned to the caller, which maps it onto a Generation. Both
+exceptions are Unavailable: the remote engine looks again later.
 """
 
 import logging
@@ -29,6 +30,9 @@ from loreos.http import retry_after_seconds
 from . import Unavailable
 
 logger = logging.getLogger(__name__)
+
+# Methods a broken connection may be retried for (RFC 9110 §9.2.2).
+IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
 
 
 @dataclass(frozen=True)
@@ -61,9 +65,10 @@ def policy(provider: str = "", *, sleep: Callable[[float], object] | None = None
 class TimedOut(Unavailable):
     """No answer within the timeout (not retried)."""
 
-    def __init__(self, message: str, timeout: float):
+    def __init__(self, message: str, timeout: float, retries: int = 0):
         super().__init__(message)
         self.timeout = timeout
+        self.retries = retries
 
 
 class Exhausted(Unavailable):
@@ -108,17 +113,25 @@ def send(
         response = None
         try:
             response = http.request(method, url, **kwargs)
-        except (
-            httpx.ConnectError,
-            httpx.ConnectTimeout,
-            httpx.RemoteProtocolError,
-        ) as exc:
-            problem, hint = f"{type(exc).__name__}: {exc}", None
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            problem, hint = f"{type(exc).__name__}: {exc}", None  # never sent
         except httpx.TimeoutException as exc:
             raise TimedOut(
                 f"{method} {url}: no answer within {using.timeout:g} s ({exc})",
                 using.timeout,
+                attempt,
             ) from exc
+        except httpx.TransportError as exc:
+            problem, hint = f"{type(exc).__name__}: {exc}", None
+            if method.upper() not in IDEMPOTENT:
+                # The connection broke after the request may have reached the
+                # provider: a second POST could queue (and bill) a second image.
+                raise Exhausted(
+                    f"{method} {url}: {problem}",
+                    response=None,
+                    retries=attempt,
+                    problem=problem,
+                ) from exc
         else:
             if not _transient(response):
                 return Answer(response, attempt)

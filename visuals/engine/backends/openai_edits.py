@@ -135,7 +135,8 @@ class OpenAIEditsBackend:
                     data=fields,
                     files=files,
                 )
-            except web.TimedOut:
+            except web.TimedOut as exc:
+                details["retries"] = exc.retries
                 return Generation(
                     "failed",
                     reason=f"openai: no answer within {self.policy.timeout:g} s "
