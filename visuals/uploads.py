@@ -1,4 +1,4 @@
-"""Receiving an uploaded image: the size limit while receiving, then one full decode.
+"""Receiving an uploaded image: the size limit while receiving, then one decode.
 
 Size. A body is refused before a byte of it is read when its Content-Length is far above
 the limit (more than the file limit plus Django's limit for the other form fields), and
@@ -7,9 +7,10 @@ refused while receiving when its file part passes ``settings.LOREOS_MAX_UPLOAD_B
 at most the limit plus one chunk (64 KiB) is ever held in memory or spooled to disk.
 
 Content. The image is decided by decoding it, never by its name or Content-Type: it
-must open as PNG, JPEG or WebP and fully ``load()`` (``verify()`` misses a truncated
-JPEG); its pixel count must not pass ``settings.LOREOS_MAX_IMAGE_PIXELS`` (checked from
-the header, before decoding, so a decompression bomb is never expanded).
+must open as PNG, JPEG or WebP and ``load()`` (``verify()`` misses a truncated JPEG;
+see Cost for the reduced JPEG decode and the PNG proof that decide the same); its pixel
+count must not pass ``settings.LOREOS_MAX_IMAGE_PIXELS`` (checked from the header,
+before decoding, so a decompression bomb is never expanded).
 
 Metadata. An upload that carries metadata — EXIF (orientation, GPS location, camera
 serials), XMP, IPTC, a JPEG comment or PNG text chunks — is stored without it, and so is
@@ -33,10 +34,16 @@ file stored as uploaded is never read again to hash it. When the caller does not
 the decoded bitmap (every category but identity, whose advice measures faces), a JPEG is
 decoded at 1/8 scale (Pillow's ``draft``): the decoder still reads all of its
 entropy-coded data, so a truncated or corrupt file is refused the same, while the
-bitmap held is 1/64 of the full one. So a stored, served file never carries a
-location or a payload, and the stored pixels are upright, which is what the generator
-and the face measurements expect. ``sha256``, ``width``, ``height`` and ``byte_size``
-describe the stored file.
+bitmap held is 1/64 of the full one. A PNG is not decoded at all then: ``png_stream``
+walks its chunks (each CRC), inflates its IDAT stream in bounded pieces and checks its
+exact length and every row's filter byte — all that a full decode could refuse, at
+about half the cost and with no bitmap; a file that proof does not cover (interlaced,
+with text chunks or trailing bytes, or broken) is decoded in full as before, so every
+file is refused or stored exactly as a full decode decides.
+
+So a stored, served file never carries a location or a payload, and the stored pixels
+are upright, which is what the generator and the face measurements expect. ``sha256``,
+``width``, ``height`` and ``byte_size`` describe the stored file.
 """
 
 import dataclasses
@@ -52,7 +59,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from loreos.api.errors import ApiError, ErrorCode
 
-from . import jpeg_rotate
+from . import jpeg_rotate, png_stream
 
 FORMATS = ("PNG", "JPEG", "WEBP")
 # Non-file form fields are bounded by Django's own limit; anything past both is refused
@@ -388,7 +395,8 @@ def check_image(upload, *, keep_image: bool = True) -> CheckedImage:
 
     ``upload`` is a Django (uploaded) File or any binary file object; a ``sha256``
     attribute on it (set by read_multipart while receiving) saves reading it again.
-    With ``keep_image=False`` the returned ``image`` may be a reduced-scale decode.
+    With ``keep_image=False`` the returned ``image`` may be a reduced-scale decode (a
+    JPEG) or not decoded at all (a PNG proven sound by ``png_stream``).
     """
     if not isinstance(upload, File):
         upload = File(upload, name=getattr(upload, "name", None) or "upload")
@@ -416,7 +424,12 @@ def check_image(upload, *, keep_image: bool = True) -> CheckedImage:
             if fmt == "JPEG" and not keep_image:
                 # A 1/8-scale decode still reads every entropy-coded byte.
                 image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
-            image.load()
+            # A PNG is proven sound without its bitmap when none is needed; anything
+            # the proof does not cover is decoded in full, as always.
+            proven_png = not keep_image and fmt == "PNG"
+            proven_png = proven_png and png_stream.proven(upload, upload.size)
+            if not proven_png:
+                image.load()
     except ApiError:
         raise
     except UnidentifiedImageError:
@@ -430,6 +443,17 @@ def check_image(upload, *, keep_image: bool = True) -> CheckedImage:
     if fmt not in FORMATS:
         raise image_rejected("file is not a PNG, JPEG or WebP image")
 
+    if proven_png:  # sound, no metadata, nothing after IEND: stored as received
+        return CheckedImage(
+            format=fmt,
+            width=width,
+            height=height,
+            image=image,
+            content=upload,
+            sha256=getattr(upload, "sha256", None) or _sha256_of(upload),
+            byte_size=upload.size,
+            reencoded=False,
+        )
     if fmt == "JPEG" and rotated:
         upload.seek(0)
         upright = _jpeg_upright(upload.read(), orientation)
