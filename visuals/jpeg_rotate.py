@@ -73,6 +73,14 @@ def _mirror(blocks: np.ndarray, axis: int) -> np.ndarray:
     return blocks[:, ::-1] * _SIGNS[None, None, None, :]
 
 
+def _contiguous(planes: list[np.ndarray]) -> list[np.ndarray]:
+    """Each plane laid out for the encoder, releasing each moved one as it goes."""
+    laid = []
+    while planes:
+        laid.append(np.ascontiguousarray(planes.pop(0), dtype=np.int16))
+    return laid
+
+
 def transform(
     components: list[np.ndarray],
     qt: np.ndarray,
@@ -122,24 +130,20 @@ def rotated(data: bytes, orientation: int) -> tuple[bytes, int, int] | None:
             jpeglib.Colorspace.JCS_YCbCr,
         ):
             return None
+        qt, samp = np.array(jpeg.qt), np.array(jpeg.samp_factor)
+        size = (jpeg.width, jpeg.height)
+        if transform([], qt, samp, *size, orientation) is None:
+            return None  # a partial MCU must move: known before reading coefficients
         planes = [jpeg.Y] + ([jpeg.Cb, jpeg.Cr] if jpeg.has_chrominance else [])
         if not all(_codable(plane) for plane in planes):
             return None
-        done = transform(
-            planes,
-            np.array(jpeg.qt),
-            np.array(jpeg.samp_factor),
-            jpeg.width,
-            jpeg.height,
-            orientation,
+        planes, qt, samp, width, height = transform(
+            planes, qt, samp, *size, orientation
         )
-        if done is None:
-            return None
-        planes, qt, samp, width, height = done
+        tables = np.array(jpeg.quant_tbl_no)
+        del jpeg  # the source coefficients: each copy held is as large as the bitmap
         upright = jpeglib.from_dct(
-            *[np.ascontiguousarray(p, dtype=np.int16) for p in planes],
-            qt=np.ascontiguousarray(qt),
-            quant_tbl_no=np.array(jpeg.quant_tbl_no),
+            *_contiguous(planes), qt=np.ascontiguousarray(qt), quant_tbl_no=tables
         )
         upright.width, upright.height = width, height
         upright.samp_factor = np.ascontiguousarray(samp)
