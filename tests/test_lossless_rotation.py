@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import tempfile
 
+import jpeglib
 import numpy as np
 import pytest
 from PIL import Image, ImageCms
@@ -25,8 +26,6 @@ from PIL import Image, ImageCms
 from tests.test_assets_upload import stored_bytes, uploaded
 from tests.test_lossless_uploads import _gps_exif
 from visuals import jpeg_rotate, uploads
-
-jpeglib = pytest.importorskip("jpeglib")
 
 pytestmark = pytest.mark.django_db
 
