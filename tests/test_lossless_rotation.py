@@ -231,3 +231,15 @@ def test_the_coefficients_are_jpegtrans(orientation, subsampling, tmp_path):
     assert ours is not None
     for mine, theirs in zip(exact_planes(ours), exact_planes(reference), strict=True):
         assert np.array_equal(mine, theirs)
+
+
+def test_a_failed_lossless_turn_falls_back_to_an_upright_re_encode(monkeypatch):
+    def full_disk(path):
+        raise OSError("writing DCT failed")
+
+    monkeypatch.setattr(jpeglib, "read_dct", full_disk)
+    original = noisy_jpeg((64, 48), exif=_gps_exif(orientation=6))
+    checked = uploads.check_image(io.BytesIO(original))
+    assert checked.reencoded
+    assert (checked.width, checked.height) == (48, 64)
+    assert b"SpyCam" not in checked.content.read()

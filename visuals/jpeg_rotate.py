@@ -32,6 +32,7 @@ The output holds the frame, tables and entropy-coded data (Huffman tables optimi
 sequential) and a JFIF header, nothing else: the caller adds back the ICC profile.
 """
 
+import logging
 import os
 import tempfile
 import threading
@@ -51,6 +52,7 @@ _JPEGLIB_VERSION = "turbo210"
 
 _SIGNS = ((-1) ** np.arange(8)).astype(np.int16)
 _lock = threading.Lock()
+logger = logging.getLogger(__name__)
 
 
 def _codable(plane: np.ndarray) -> bool:
@@ -117,6 +119,14 @@ def rotated(data: bytes, orientation: int) -> tuple[bytes, int, int] | None:
     APPn or COM segment."""
     if orientation not in OPERATIONS:
         return None
+    try:
+        return _rotated(data, orientation)
+    except OSError:  # jpeglib's answer to a failed read or write (a full disk)
+        logger.warning("lossless rotation failed; re-encoding instead", exc_info=True)
+        return None
+
+
+def _rotated(data: bytes, orientation: int) -> tuple[bytes, int, int] | None:
     import jpeglib  # imported on the first rotation only: it loads its libjpeg
 
     with _lock, tempfile.TemporaryDirectory(prefix="loreos-rotate-") as folder:
