@@ -1,4 +1,4 @@
-"""Receiving an uploaded image: the size limit while receiving, then one full decode.
+"""Receiving an uploaded image: the size limit while receiving, then one decode.
 
 Size. A body is refused before a byte of it is read when its Content-Length is far above
 the limit (more than the file limit plus Django's limit for the other form fields), and
@@ -7,9 +7,10 @@ refused while receiving when its file part passes ``settings.LOREOS_MAX_UPLOAD_B
 at most the limit plus one chunk (64 KiB) is ever held in memory or spooled to disk.
 
 Content. The image is decided by decoding it, never by its name or Content-Type: it
-must open as PNG, JPEG or WebP and fully ``load()`` (``verify()`` misses a truncated
-JPEG); its pixel count must not pass ``settings.LOREOS_MAX_IMAGE_PIXELS`` (checked from
-the header, before decoding, so a decompression bomb is never expanded).
+must open as PNG, JPEG or WebP and ``load()`` (``verify()`` misses a truncated JPEG;
+see Cost for the reduced JPEG decode and the PNG proof that decide the same); its pixel
+count must not pass ``settings.LOREOS_MAX_IMAGE_PIXELS`` (checked from the header,
+before decoding, so a decompression bomb is never expanded).
 
 Metadata. An upload that carries metadata — EXIF (orientation, GPS location, camera
 serials), XMP, IPTC, a JPEG comment or PNG text chunks — is stored without it, and so is
@@ -18,22 +19,34 @@ only the image is kept. A JPEG that needs no rotation (no EXIF orientation, or 1
 rewritten at the segment level, losslessly: its metadata segments (APP1 EXIF/XMP, APP13
 IPTC, COM, every APPn but JFIF, the ICC profile and Adobe's colour transform) and
 anything after its end-of-image are dropped, and its tables and entropy-coded data are
-copied byte for byte, so its pixels are exactly the upload's. Any other such file (a
-JPEG to rotate, a PNG or WebP with metadata) is re-encoded in its own format with its
-EXIF orientation applied (the ICC colour profile and transparency kept; JPEG and WebP at
-quality 95). Anything else is stored byte for byte.
+copied byte for byte, so its pixels are exactly the upload's. A JPEG with an EXIF
+orientation (2–8) is turned upright losslessly too: its DCT coefficients are moved
+(``jpeg_rotate``: blocks reordered, coefficients transposed and sign-flipped, as
+``jpegtran -perfect`` does), and it is written again with a JFIF header and its ICC
+profile only, so its pixels are the upload's turned. What that cannot turn without loss
+(a partial MCU on an edge that must move, CMYK, arithmetic coding, 12-bit) and a PNG or
+WebP with metadata are re-encoded in their own format with the EXIF orientation applied
+(the ICC colour profile and transparency kept; JPEG and WebP at quality 95). Anything
+else is stored byte for byte.
 
 Cost. The file's SHA-256 is computed while it is received (``UploadLimitHandler``), so a
 file stored as uploaded is never read again to hash it. When the caller does not need
 the decoded bitmap (every category but identity, whose advice measures faces), a JPEG is
 decoded at 1/8 scale (Pillow's ``draft``): the decoder still reads all of its
 entropy-coded data, so a truncated or corrupt file is refused the same, while the
-bitmap held is 1/64 of the full one. So a stored, served file never carries a
-location or a payload, and the stored pixels are upright, which is what the generator
-and the face measurements expect. ``sha256``, ``width``, ``height`` and ``byte_size``
-describe the stored file.
+bitmap held is 1/64 of the full one. A PNG is not decoded at all then: ``png_stream``
+walks its chunks (each CRC), inflates its IDAT stream in bounded pieces and checks its
+exact length and every row's filter byte — all that a full decode could refuse, at
+about half the cost and with no bitmap; a file that proof does not cover (interlaced,
+with text chunks or trailing bytes, or broken) is decoded in full as before, so every
+file is refused or stored exactly as a full decode decides.
+
+So a stored, served file never carries a location or a payload, and the stored pixels
+are upright, which is what the generator and the face measurements expect. ``sha256``,
+``width``, ``height`` and ``byte_size`` describe the stored file.
 """
 
+import dataclasses
 import hashlib
 import io
 import warnings
@@ -45,6 +58,8 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from loreos.api.errors import ApiError, ErrorCode
+
+from . import jpeg_rotate, png_stream
 
 FORMATS = ("PNG", "JPEG", "WEBP")
 # Non-file form fields are bounded by Django's own limit; anything past both is refused
@@ -165,7 +180,7 @@ def _carries_metadata(image: Image.Image) -> bool:
 
 def _jpeg_end(data: bytes) -> int | None:
     """Offset just past the first image's end-of-image marker, or None if not found."""
-    return _jpeg_walk(data, [])
+    return _jpeg_walk(data, _JpegLayout())
 
 
 def _is_metadata_segment(marker: int, body: bytes) -> bool:
@@ -176,14 +191,30 @@ def _is_metadata_segment(marker: int, body: bytes) -> bool:
     if 0xE0 <= marker <= 0xEF:
         if marker in (0xE0, 0xEE):
             return False
-        return not (marker == 0xE2 and body.startswith(b"ICC_PROFILE\0"))
+        return not _is_icc_segment(marker, body)
     return False
 
 
-def _jpeg_walk(data: bytes, dropped: list) -> int | None:
+def _is_icc_segment(marker: int, body: bytes) -> bool:
+    return marker == 0xE2 and body.startswith(b"ICC_PROFILE\0")
+
+
+@dataclass
+class _JpegLayout:
+    """What a walk of a JPEG's segments found (see ``_jpeg_walk``)."""
+
+    # (start, end) of the segments to drop, and of its ICC profile's segments
+    dropped: list = dataclasses.field(default_factory=list)
+    icc: list = dataclasses.field(default_factory=list)
+    frame: int | None = None  # SOFn marker
+    precision: int | None = None  # bits per sample
+    adobe: bool = False  # an APP14 Adobe segment (how to read the channels)
+
+
+def _jpeg_walk(data: bytes, layout: _JpegLayout, *, bare: bool = False) -> int | None:
     """Walk a JPEG's segments; return the offset just past its first end-of-image
-    marker (None if the structure breaks) and add each metadata segment's (start,
-    end) to `dropped`."""
+    marker (None if the structure breaks) and note in `layout` each metadata segment
+    (with ``bare``: each APPn and COM segment), its ICC segments and its frame type."""
     i, n = 2, len(data)
     while i < n:
         if data[i] != 0xFF:
@@ -202,8 +233,18 @@ def _jpeg_walk(data: bytes, dropped: list) -> int | None:
         if i + 2 > n:
             return None
         length = (data[i] << 8) | data[i + 1]
-        if _is_metadata_segment(marker, data[i + 2 : i + 2 + 12]):
-            dropped.append((start, i + length))
+        head = data[i + 2 : i + 2 + 12]
+        if bare and (0xE0 <= marker <= 0xEF or marker == 0xFE):
+            layout.dropped.append((start, i + length))
+        elif _is_metadata_segment(marker, head):
+            layout.dropped.append((start, i + length))
+        if _is_icc_segment(marker, head):
+            layout.icc.append((start, i + length))
+        elif marker == 0xEE and head.startswith(b"Adobe"):
+            layout.adobe = True
+        elif 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            if layout.frame is None and i + 2 < n:
+                layout.frame, layout.precision = marker, data[i + 2]
         i += length
         if marker == 0xDA:  # entropy-coded data runs to the next real marker
             while True:
@@ -256,16 +297,44 @@ def _has_trailing_bytes(upload, fmt: str) -> bool:
 def _jpeg_stripped(data: bytes) -> bytes | None:
     """The JPEG up to its end-of-image without its metadata segments, every other byte
     (tables, frame, entropy-coded data) copied as is; None if it cannot be walked."""
-    dropped: list[tuple[int, int]] = []
-    end = _jpeg_walk(data, dropped)
+    layout = _JpegLayout()
+    end = _jpeg_walk(data, layout)
     if end is None:
         return None
+    return _jpeg_cut(data, layout.dropped, end)
+
+
+def _jpeg_cut(data: bytes, dropped: list, end: int) -> bytes:
     parts, at = [], 0
     for start, stop in dropped:
         parts.append(data[at:start])
         at = stop
     parts.append(data[at:end])
     return b"".join(parts)
+
+
+def _jpeg_upright(data: bytes, orientation: int) -> bytes | None:
+    """The JPEG turned upright losslessly (``jpeg_rotate``) with its ICC profile and
+    nothing else of its segments; None when that cannot be done losslessly."""
+    layout = _JpegLayout()
+    end = _jpeg_walk(data, layout, bare=True)
+    if (
+        end is None
+        or layout.frame not in jpeg_rotate.HUFFMAN_FRAMES
+        or layout.precision != 8
+        or layout.adobe  # channels it names (RGB, CMYK) are not JFIF's: re-encode
+    ):
+        return None
+    done = jpeg_rotate.rotated(_jpeg_cut(data, layout.dropped, end), orientation)
+    if done is None:
+        return None
+    upright = done[0]
+    # The encoder wrote SOI and a JFIF APP0; the ICC profile goes right after them.
+    after_jfif = 2
+    if upright[2:4] == b"\xff\xe0":
+        after_jfif = 4 + int.from_bytes(upright[4:6], "big")
+    icc = b"".join(data[start:stop] for start, stop in layout.icc)
+    return upright[:after_jfif] + icc + upright[after_jfif:]
 
 
 def _reencode(image: Image.Image, fmt: str) -> bytes:
@@ -294,13 +363,40 @@ def _sha256_of(file) -> str:
     return digest.hexdigest()
 
 
+def _stored_as(
+    data: bytes,
+    fmt: str,
+    *,
+    keep_image: bool = True,
+    reencoded: bool = False,
+) -> CheckedImage:
+    """What to store when it is not the upload's own bytes: `data`, decoded again (in
+    full, or with ``keep_image=False`` at a reduced scale) for its size and pixels."""
+    stored = Image.open(io.BytesIO(data))
+    width, height = stored.size
+    if fmt == "JPEG" and not keep_image:
+        stored.draft(stored.mode, (max(1, width // 8), max(1, height // 8)))
+    stored.load()
+    return CheckedImage(
+        format=fmt,
+        width=width,
+        height=height,
+        image=stored,
+        content=ContentFile(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        byte_size=len(data),
+        reencoded=reencoded,
+    )
+
+
 def check_image(upload, *, keep_image: bool = True) -> CheckedImage:
     """Decode an uploaded file fully; raise 422 image_rejected unless it is a sound
     image.
 
     ``upload`` is a Django (uploaded) File or any binary file object; a ``sha256``
     attribute on it (set by read_multipart while receiving) saves reading it again.
-    With ``keep_image=False`` the returned ``image`` may be a reduced-scale decode.
+    With ``keep_image=False`` the returned ``image`` may be a reduced-scale decode (a
+    JPEG) or not decoded at all (a PNG proven sound by ``png_stream``).
     """
     if not isinstance(upload, File):
         upload = File(upload, name=getattr(upload, "name", None) or "upload")
@@ -323,11 +419,17 @@ def check_image(upload, *, keep_image: bool = True) -> CheckedImage:
                     f"{settings.LOREOS_MAX_IMAGE_PIXELS} pixels "
                     "(decompression bomb guard)"
                 )
-            rotated = fmt == "JPEG" and image.getexif().get(0x0112, 1) not in (1, None)
-            if fmt == "JPEG" and not keep_image and not rotated:
+            orientation = image.getexif().get(0x0112, 1) if fmt == "JPEG" else 1
+            rotated = orientation in jpeg_rotate.OPERATIONS
+            if fmt == "JPEG" and not keep_image:
                 # A 1/8-scale decode still reads every entropy-coded byte.
                 image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
-            image.load()
+            # A PNG is proven sound without its bitmap when none is needed; anything
+            # the proof does not cover is decoded in full, as always.
+            proven_png = not keep_image and fmt == "PNG"
+            proven_png = proven_png and png_stream.proven(upload, upload.size)
+            if not proven_png:
+                image.load()
     except ApiError:
         raise
     except UnidentifiedImageError:
@@ -341,7 +443,24 @@ def check_image(upload, *, keep_image: bool = True) -> CheckedImage:
     if fmt not in FORMATS:
         raise image_rejected("file is not a PNG, JPEG or WebP image")
 
-    if fmt == "JPEG" and not rotated:
+    if proven_png:  # sound, no metadata, nothing after IEND: stored as received
+        return CheckedImage(
+            format=fmt,
+            width=width,
+            height=height,
+            image=image,
+            content=upload,
+            sha256=getattr(upload, "sha256", None) or _sha256_of(upload),
+            byte_size=upload.size,
+            reencoded=False,
+        )
+    if fmt == "JPEG" and rotated:
+        upload.seek(0)
+        upright = _jpeg_upright(upload.read(), orientation)
+        upload.seek(0)
+        if upright is not None:
+            return _stored_as(upright, fmt, keep_image=keep_image)
+    elif fmt == "JPEG":
         upload.seek(0)
         data = upload.read()
         upload.seek(0)
@@ -371,20 +490,12 @@ def check_image(upload, *, keep_image: bool = True) -> CheckedImage:
                 byte_size=upload.size,
                 reencoded=False,
             )
-    if _carries_metadata(image) or _has_trailing_bytes(upload, fmt):
-        data = _reencode(image, fmt)
-        upright = Image.open(io.BytesIO(data))
-        upright.load()
-        return CheckedImage(
-            format=fmt,
-            width=upright.width,
-            height=upright.height,
-            image=upright,
-            content=ContentFile(data),
-            sha256=hashlib.sha256(data).hexdigest(),
-            byte_size=len(data),
-            reencoded=True,
-        )
+    if rotated or _carries_metadata(image) or _has_trailing_bytes(upload, fmt):
+        if image.size != (width, height):  # a reduced decode: re-encode the full one
+            upload.seek(0)
+            image = Image.open(upload)
+            image.load()
+        return _stored_as(_reencode(image, fmt), fmt, reencoded=True)
     return CheckedImage(
         format=fmt,
         width=image.width,
