@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from characters.models import Character, CharacterVersion, Session
 from visuals.models import AssetDecision, ImageRequest, VisualAsset
-from visuals.reports import generator_named
+from visuals.reports import generator_named, generator_stored
 from visuals.vocab import INVENTORY_CATEGORIES, Category
 
 from .access import visible_characters
@@ -195,7 +195,7 @@ def review_queue(
     if batch:
         rows = rows.filter(image_request__batch_id=batch)
     if generator:
-        rows = rows.filter(image_request__backend=generator)
+        rows = rows.filter(image_request__generator__in=generator_stored(generator))
     if character:
         rows = rows.filter(character_id=character)
     if category:
@@ -293,14 +293,16 @@ def asset_history(asset, limit: int = 20) -> list:
 
 
 def generators(user) -> list[str]:
-    """The generator backends that made the visible characters' images (for filters)."""
-    return list(
+    """The named generators ("default" for the unnamed one) that made the visible
+    characters' images (for the queue's filter)."""
+    names = (
         ImageRequest.objects.filter(character__in=visible_characters(user))
         .exclude(backend="")
-        .values_list("backend", flat=True)
-        .order_by("backend")
+        .values_list("generator", flat=True)
+        .order_by("generator")
         .distinct()
     )
+    return sorted({generator_named(name, "")["name"] for name in names})
 
 
 def identity_drift(character) -> list[tuple]:

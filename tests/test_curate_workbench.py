@@ -45,8 +45,17 @@ def test_queue_filters_by_source_batch_generator_and_sorts_by_identity_distance(
     assert len(ids("")) == 3
     assert set(ids(f"batch={batch_id}")) == first_batch
     assert len(ids("source=inventory")) == 3 and ids("source=probe") == []
+    # By the named generator that made them (the unnamed one is "default"), as the
+    # filter's options list them; a backend's name is not a generator's.
     backend = ImageRequest.objects.first().backend
-    assert len(ids(f"generator={backend}")) == 3 and ids("generator=elsewhere") == []
+    assert len(ids("generator=default")) == 3 and ids("generator=elsewhere") == []
+    assert ids(f"generator={backend}") == []
+    ImageRequest.objects.filter(category="place").update(generator="gpu-farm")
+    place = {str(a.pk) for a in VisualAsset.objects.filter(category="place")}
+    assert set(ids("generator=gpu-farm")) == place
+    assert set(ids("generator=default")) == first_batch
+    queue = curator_client.get("/curate/review/").content.decode()
+    assert '<option value="default"' in queue and '<option value="gpu-farm"' in queue
     assert ids("sort=newest") == list(reversed(ids("")))
     # Identity distance: only the wardrobe image shows a face; it sorts first when
     # closest first, and unmeasured images come after it either way.

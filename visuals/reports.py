@@ -94,6 +94,12 @@ def generator_named(generator: str, backend: str) -> dict:
     return {"name": generator or "default", "backend": backend or None}
 
 
+def generator_stored(name: str) -> list[str]:
+    """The ``ImageRequest.generator`` values a generator's shown name stands for (the
+    default one is stored as "" or, when a request named it, "default")."""
+    return ["", "default"] if name == "default" else [name]
+
+
 def generation_report(image_request) -> dict:
     """Report a generation like a probe, plus its category, batch and produced asset."""
     body = report(image_request)
