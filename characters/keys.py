@@ -59,15 +59,31 @@ def _forget(key_hash: str) -> None:
     transaction.on_commit(lambda: cache.delete(_cache_key(key_hash)))
 
 
-def api_key_authenticate(raw: str) -> ApiKey | None:
+def _parts(raw: str) -> list[str] | None:
     parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX or len(parts[1]) != 8:
         return None
-    key_hash = _hash(raw)
-    cache = caches["shared"]
-    cached = cache.get(_cache_key(key_hash))
+    return parts
+
+
+def api_key_cached(raw: str) -> ApiKey | None:
+    """The valid key's row from the shared cache, or None when it is not there (or
+    the key is malformed): never a query. A None is no verdict: ask
+    api_key_authenticate."""
+    if _parts(raw) is None:
+        return None
+    return caches["shared"].get(_cache_key(_hash(raw)))
+
+
+def api_key_authenticate(raw: str) -> ApiKey | None:
+    parts = _parts(raw)
+    if parts is None:
+        return None
+    cached = api_key_cached(raw)
     if cached is not None:
         return cached
+    key_hash = _hash(raw)
+    cache = caches["shared"]
     api_key = (
         ApiKey.objects.select_related("account")
         .filter(prefix=parts[1], revoked_at__isnull=True)

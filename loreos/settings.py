@@ -120,6 +120,11 @@ else:
     CACHES["shared"] = dict(CACHES["default"], KEY_PREFIX="shared")
 # How long a valid API key's row is reused without a query (revocation deletes it).
 LOREOS_API_KEY_CACHE_SECONDS = env.int("LOREOS_API_KEY_CACHE_SECONDS", default=300)
+# The polled reads' kept answers (characters/read_cache.py): how long one is replayed at
+# most (a write replaces it at once; this bounds a missed invalidation, e.g. the shared
+# cache down during a write), and how many bytes each process keeps. 0 s: off.
+LOREOS_READ_CACHE_SECONDS = env.int("LOREOS_READ_CACHE_SECONDS", default=300)
+LOREOS_READ_CACHE_BYTES = env.int("LOREOS_READ_CACHE_BYTES", default=32 * 1024 * 1024)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -155,6 +160,11 @@ if LOREOS_STORAGE == "s3":
         "file_overwrite": False,
         "default_acl": None,
     }
+    if _s3_options["querystring_auth"]:
+        # A kept answer's signed URLs must stay valid long after it is replayed.
+        LOREOS_READ_CACHE_SECONDS = min(
+            LOREOS_READ_CACHE_SECONDS, _s3_options["querystring_expire"] // 4
+        )
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {k: v for k, v in _s3_options.items() if v is not None},

@@ -1,8 +1,12 @@
-"""Infrastructure only: stored files leave storage after the row's deletion commits."""
+"""Infrastructure only: stored files leave storage after the row's deletion commits,
+and a saved or deleted asset or image request replaces its character's read token
+(characters/read_tokens.py), so the polled reads answer anew."""
 
 from django.db import transaction
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+
+from characters.read_tokens import characters_changed
 
 from .models import ImageRequest, VisualAsset
 from .thumbnails import thumbnails_delete
@@ -38,3 +42,11 @@ def remove_generated_file(sender, instance, **kwargs):
     if instance.image and VisualAsset.objects.filter(file=instance.image.name).exists():
         return
     _delete_after_commit(instance.image)
+
+
+@receiver(post_save, sender=VisualAsset)
+@receiver(post_delete, sender=VisualAsset)
+@receiver(post_save, sender=ImageRequest)
+@receiver(post_delete, sender=ImageRequest)
+def _character_reads_changed(sender, instance, **kwargs):
+    characters_changed(instance.character_id)
