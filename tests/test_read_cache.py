@@ -224,3 +224,21 @@ def test_the_schema_still_documents_the_fast_reads(api):
         "/v1/sessions/{session_id}/events",
     ):
         assert "get" in schema["paths"][path], path
+
+
+def test_a_renamed_decider_replaces_the_token(api, account, hot):
+    """The inventory names who decided an asset: the key's name and prefix."""
+    path = hot["visual-inventory"]
+    coat = uploaded(api, category="wardrobe", asset_key="coat", label="green coat")
+    response = api.patch(
+        f"/v1/characters/mira/visual-assets/{coat['id']}",
+        {"promotion_status": "approved_keyframe"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    before = warm(api, path)
+    key = ApiKey.objects.get(account=account, kind=ApiKey.Kind.DEVELOPER)
+    key.name = "renamed-bot"
+    key.save()
+    assert_current(api, path, before)
+    assert b"renamed-bot" in api.get(path).content
