@@ -66,24 +66,24 @@ def _parts(raw: str) -> list[str] | None:
     return parts
 
 
-def api_key_cached(raw: str) -> ApiKey | None:
-    """The valid key's row from the shared cache, or None when it is not there (or
-    the key is malformed): never a query. A None is no verdict: ask
-    api_key_authenticate."""
+def api_key_cache_key(raw: str) -> str | None:
+    """Where the shared cache keeps this key's row (None: a malformed key). A cached
+    row is a valid key's; no row is no verdict (ask api_key_authenticate). The read
+    cache fetches it in the same round trip as its token."""
     if _parts(raw) is None:
         return None
-    return caches["shared"].get(_cache_key(_hash(raw)))
+    return _cache_key(_hash(raw))
 
 
 def api_key_authenticate(raw: str) -> ApiKey | None:
     parts = _parts(raw)
     if parts is None:
         return None
-    cached = api_key_cached(raw)
-    if cached is not None:
-        return cached
     key_hash = _hash(raw)
     cache = caches["shared"]
+    cached = cache.get(_cache_key(key_hash))
+    if cached is not None:
+        return cached
     api_key = (
         ApiKey.objects.select_related("account")
         .filter(prefix=parts[1], revoked_at__isnull=True)

@@ -5,27 +5,27 @@ inventory/generations and a session's events page while images generate. Their a
 change only when something is written, so each answer is kept, by process, under a
 *version token* of its scope and served again until a write replaces the token.
 
-Scopes and tokens. A scope is a character (``c:<pk>``: its assets, versions, image
-requests) or a session (``s:<pk>``: its event log). Its token is a random string in the
-``shared`` cache (settings.CACHES: Redis in a multi-process deployment), replaced by
-``characters_changed`` / ``sessions_changed`` at the write and again when its
-transaction commits.
-Every write reaches them: model signals (save, delete) and ``ReadScopedQuerySet``, the
-querysets of the scoped models, whose ``update()`` and ``bulk_create()`` (which send no
-signals) bump too. A token that is missing (evicted, cold cache) is made anew, so the
-worst a lost token costs is one answer built again; a rolled-back write bumps nothing
-and changed nothing.
+Scopes and tokens. A scope is a character (``c:<slug>``: its assets, versions, image
+requests; slugs never change) or a session (``s:<pk>``: its event log), named from the
+URL alone. Its token is a random string in the ``shared`` cache (settings.CACHES: Redis
+in a multi-process deployment), replaced by characters_changed / sessions_changed
+(characters/read_tokens.py) at the write and again when its transaction commits. Every
+write reaches them: model signals (save, delete; the receivers below and in
+visuals/signals.py) and ``ReadScopedQuerySet``, whose ``update()`` and ``bulk_create()``
+send no signals. A missing token (evicted, cold cache) is made anew: the worst a lost
+token costs is one answer built again. A rolled-back write replaced the token for
+nothing (one rebuild).
 
-The fast path (``fast_read``) sits in front of a DRF view for GETs. With a Bearer key
-whose row is in the shared cache (api_key_cached: no SQL; any other key goes to DRF,
-which authenticates fully and answers 401), it reads the scope's token and looks up the
-answer kept under (account, full path, Accept, scope, token, conditional.REVISION,
-settings salt). A kept answer is replayed byte for byte (the same headers the DRF view
-sent), or as a bodiless 304 when If-None-Match names its ETag; otherwise the DRF view
-answers and a 200 (or a 304: its ETag alone) is kept. The token is read *before* the
-view reads its data, so a kept body is never older than the token it is kept under.
-Errors are never kept; another account's request has another key, so it reaches the
-view and its 404.
+The fast path (``fast_read``) sits in front of a DRF view for GETs. It reads, in one
+round trip to the shared cache, the Bearer key's cached row and the scope's token; with
+no cached row (an unknown, revoked or uncached key) the DRF view answers (and
+authenticates fully: 401, or caches the row). Otherwise it looks up the answer kept
+under (account, full path, Accept, scope, token, conditional.REVISION, settings salt):
+a kept answer is replayed byte for byte (the same headers the DRF view sent), or as a
+bodiless 304 when If-None-Match names its ETag; else the DRF view answers and its 200
+(or its 304: the ETag alone) is kept. The token is read *before* the view reads its
+data, so a kept body is never older than its token. Errors are never kept; another
+account's request has another key, so it reaches the view and its 404.
 
 Kept answers live in this process's memory (LOREOS_READ_CACHE_BYTES, oldest dropped
 first) for LOREOS_READ_CACHE_SECONDS at most (settings caps it under the lifetime of
@@ -43,7 +43,6 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpResponse
@@ -51,31 +50,26 @@ from django.http import HttpResponse
 from loreos.api.conditional import etag_matches, etag_of
 
 from . import read_tokens
-from .keys import api_key_cached
+from .keys import api_key_cache_key
 from .models import Character, CharacterVersion, Session, SessionEvent
-from .read_tokens import TOKEN_SECONDS, characters_changed, sessions_changed
+from .read_tokens import (
+    character_scope_of,
+    characters_changed,
+    remember_slug,
+    sessions_changed,
+    slugs_changed,
+)
 
 logger = logging.getLogger(__name__)
 
 _NOT_KEPT = ("content-length",)
 
 
-def _slug_key(account_id, slug: str) -> str:
-    return f"read:slug:{account_id}:{slug}"
-
-
 @receiver(post_save, sender=Character)
 @receiver(post_delete, sender=Character)
-def _character_written(sender, instance, created=False, **kwargs):
-    characters_changed(instance.pk)
-    key = _slug_key(instance.account_id, instance.slug)
-    if kwargs.get("signal") is post_delete:
-        caches["shared"].delete(key)
-        transaction.on_commit(lambda: caches["shared"].delete(key))
-    elif created:  # now (a read right after) and once committed
-        pk = str(instance.pk)
-        caches["shared"].set(key, pk, TOKEN_SECONDS)
-        transaction.on_commit(lambda: caches["shared"].set(key, pk, TOKEN_SECONDS))
+def _character_written(sender, instance, **kwargs):
+    remember_slug(instance.pk, instance.slug)
+    slugs_changed(instance.slug)
 
 
 @receiver(post_save, sender=CharacterVersion)
@@ -99,32 +93,15 @@ def _event_written(sender, instance, **kwargs):
 # --- Reads: tokens, scopes, kept answers --------------------------------------------
 
 
-def character_scope(account_id, kwargs) -> str | None:
-    """The scope of ``characters/<slug>/…`` for this account, or None (no such
-    character: the view answers its 404). One query when the mapping is not cached;
-    creation caches it, deletion drops it (slugs never change)."""
+def character_scope(kwargs) -> str | None:
+    """The scope of ``characters/<slug>/…``: named by the URL alone (whose character
+    it is, the view decides; the account is part of every kept answer's key)."""
     slug = kwargs.get("slug")
-    if not slug:
-        return None
-    key = _slug_key(account_id, slug)
-    cache = caches["shared"]
-    pk = cache.get(key)
-    if pk is None:
-        found = (
-            Character.objects.filter(account_id=account_id, slug=slug)
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if found is None:
-            return None
-        pk = str(found)
-        cache.set(key, pk, TOKEN_SECONDS)
-    return f"c:{pk}"
+    return character_scope_of(slug) if slug else None
 
 
-def session_scope(account_id, kwargs) -> str | None:
-    """The scope of ``sessions/<id>/…``: the session id as writers spell it. Whose
-    session it is, the view decides (the account is part of every kept answer's key)."""
+def session_scope(kwargs) -> str | None:
+    """The scope of ``sessions/<id>/…``: the session id as writers spell it."""
     try:
         return f"s:{uuid.UUID(str(kwargs.get('session_id')))}"
     except ValueError:
@@ -198,14 +175,19 @@ def _bearer(request) -> str | None:
 
 
 def _answer_key(request, scope_of, kwargs) -> str | None:
+    """Where this request's answer is kept, or None (go to the view). One round trip
+    to the shared cache: the key's row and the scope's token together."""
     raw = _bearer(request)
-    api_key = api_key_cached(raw) if raw else None
-    if api_key is None:
-        return None
-    scope = scope_of(api_key.account_id, kwargs)
+    row_key = api_key_cache_key(raw) if raw else None
+    scope = scope_of(kwargs) if row_key else None
     if scope is None:
         return None
-    current = read_tokens.token(scope)
+    token_key = read_tokens.token_key(scope)
+    found = caches["shared"].get_many([row_key, token_key])
+    api_key = found.get(row_key)
+    if api_key is None:
+        return None
+    current = found.get(token_key) or read_tokens.token_made(scope)
     if current is None:
         return None
     return etag_of(
@@ -254,8 +236,8 @@ def _keep(key: str, response, kept: _Kept | None) -> None:
 
 def fast_read(view, scope_of):
     """`view` (a DRF view function) with the fast path in front of its GETs;
-    `scope_of(account_id, url kwargs)` names the scope (character_scope,
-    session_scope). The schema generator still sees the DRF view."""
+    `scope_of(url kwargs)` names the scope (character_scope, session_scope). The
+    schema generator still sees the DRF view."""
 
     @wraps(view)
     def read(request, *args, **kwargs):

@@ -2,7 +2,7 @@
 under them): the one place a token is replaced (when written and again when the writing
 transaction commits).
 
-A scope is a character (``c:<pk>``) or a session (``s:<pk>``). Writers reach
+A scope is a character (``c:<slug>``) or a session (``s:<pk>``). Writers reach
 ``characters_changed`` / ``sessions_changed`` through model signals (read_cache.py,
 visuals/signals.py) and through ``ReadScopedQuerySet``, whose ``update()`` and
 ``bulk_create()`` send no signals.
@@ -48,9 +48,46 @@ def _bump(scopes) -> None:
     transaction.on_commit(replace)
 
 
+# Character id → slug, by process: both never change (slugs are set at creation, the
+# admin and the API never edit them), so an entry is never stale.
+_slugs: dict[str, str] = {}
+_SLUGS_KEPT = 50_000
+
+
+def remember_slug(character_id, slug: str) -> None:
+    if len(_slugs) >= _SLUGS_KEPT:
+        _slugs.clear()
+    _slugs[str(character_id)] = slug
+
+
+def _slugs_of(character_ids) -> set[str]:
+    ids = {str(pk) for pk in character_ids if pk}
+    missing = ids - _slugs.keys()
+    if missing:
+        from .models import Character
+
+        for pk, slug in Character.objects.filter(pk__in=missing).values_list(
+            "pk", "slug"
+        ):
+            remember_slug(pk, slug)
+    return {_slugs[pk] for pk in ids if pk in _slugs}
+
+
+def character_scope_of(slug: str) -> str:
+    """A character's read scope: its slug, in every account (a write to one account's
+    "mira" renews another's "mira" answers too: one rebuild, never a stale answer), so
+    a read names its token from the URL alone."""
+    return f"c:{slug}"
+
+
 def characters_changed(*character_ids) -> None:
     """Everything a character's polled reads show may have changed (after commit)."""
-    _bump({f"c:{pk}" for pk in character_ids if pk})
+    _bump({character_scope_of(slug) for slug in _slugs_of(character_ids)})
+
+
+def slugs_changed(*slugs) -> None:
+    """characters_changed for a caller that holds the characters' slugs."""
+    _bump({character_scope_of(slug) for slug in slugs if slug})
 
 
 def sessions_changed(*session_ids) -> None:
@@ -102,13 +139,16 @@ class ReadScopedQuerySet(models.QuerySet):
     bulk_create.alters_data = True
 
 
-def token(scope: str) -> str | None:
-    """The scope's current token, made when there is none (None: the cache lost it
-    again at once; read without keeping)."""
+def token_key(scope: str) -> str:
+    """Where the shared cache keeps the scope's token (read it with others at once)."""
+    return _token_key(scope)
+
+
+def token_made(scope: str) -> str | None:
+    """A token for a scope whose token was missing (evicted, never made): a fresh one,
+    or the one another process made meanwhile (None: the cache lost it again at once;
+    read without keeping)."""
     cache = _shared()
     key = _token_key(scope)
-    found = cache.get(key)
-    if found is None:
-        fresh = secrets.token_hex(8)
-        found = fresh if cache.add(key, fresh, TOKEN_SECONDS) else cache.get(key)
-    return found
+    fresh = secrets.token_hex(8)
+    return fresh if cache.add(key, fresh, TOKEN_SECONDS) else cache.get(key)

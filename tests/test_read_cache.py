@@ -10,6 +10,7 @@ from characters import read_cache
 from characters.keys import api_key_revoke
 from characters.models import ApiKey, Session
 from characters.services import session_event_append
+from tests.helpers import upload_identity
 from tests.test_assets_upload import uploaded
 from tests.test_conditional_requests import generate, probe
 from visuals.models import ImageRequest, VisualAsset
@@ -242,3 +243,18 @@ def test_a_renamed_decider_replaces_the_token(api, account, hot):
     key.save()
     assert_current(api, path, before)
     assert b"renamed-bot" in api.get(path).content
+
+
+def test_two_accounts_with_the_same_slug_each_get_their_own(
+    api, other_api, make_character, hot
+):
+    """The token is the slug's in every account; the kept answer is the account's."""
+    make_character("mira", client=other_api)
+    path = hot["visual-inventory"]
+    mine = warm(api, path)
+    theirs = warm(other_api, path)
+    assert mine != theirs
+    assert api.get(path).content == mine and other_api.get(path).content == theirs
+    upload_identity(other_api)
+    assert api.get(path).content == mine  # rebuilt (same token for both), same answer
+    assert_current(other_api, path, theirs)
