@@ -106,6 +106,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttle counters, idempotency): per process unless CACHE_URL is Redis ---
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # The same cache, its Redis client made once per pool (loreos/cache.py).
+    CACHES["default"]["BACKEND"] = "loreos.cache.RedisCache"
 # `shared`: what every process must see at once (API-key lookups, revoked on commit).
 # The default cache when it is shared (Redis, Memcached, a database cache); otherwise
 # a file cache under the var dir, which every process on this host reads.
