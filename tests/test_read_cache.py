@@ -12,7 +12,11 @@ from characters.models import ApiKey, Session
 from characters.services import session_event_append
 from tests.helpers import upload_identity
 from tests.test_assets_upload import uploaded
-from tests.test_conditional_requests import generate, probe
+from tests.test_conditional_requests import (  # polled: the fixture
+    generate,
+    polled,  # noqa: F401
+    probe,
+)
 from visuals.models import ImageRequest, VisualAsset
 
 pytestmark = pytest.mark.django_db
@@ -21,18 +25,14 @@ pytestmark = pytest.mark.django_db
 PER_REQUEST = {"X-Request-ID"}
 
 
+# The five hot reads among the polled ones (the probe list and page 2 stay DRF's).
+HOT = ("visual-readiness", "visual-inventory", "probe report", "generations", "events")
+
+
 @pytest.fixture
-def hot(api, ready):
-    """The five polled reads of a character with a probe and a generation."""
-    probe_id = probe(api, ready)
-    generate(api, ready["session_id"])
-    return {
-        "visual-readiness": "/v1/characters/mira/visual-readiness",
-        "visual-inventory": "/v1/characters/mira/visual-inventory",
-        "probe report": f"/v1/characters/mira/image-probe/{probe_id}",
-        "generations": "/v1/characters/mira/inventory/generations",
-        "events": f"/v1/sessions/{ready['session_id']}/events?since=0",
-    }
+def hot(request):
+    polled_paths = request.getfixturevalue("polled")
+    return {name: polled_paths[name] for name in HOT}
 
 
 def headers_of(response) -> list:

@@ -36,9 +36,25 @@ def queries_of(api, path, **extra):
     return response, len(ctx.captured_queries)
 
 
-def test_the_redis_client_is_made_once_per_pool(redis_cache):
+def test_one_redis_pool_and_client_per_process(redis_cache, settings):
+    """Django makes a backend per context (each API request runs in a fresh one):
+    they all share the process's pool and its connections."""
+    import threading
+
+    from loreos.cache import RedisCache
+
     client = redis_cache._cache
     assert client.get_client("a") is client.get_client("b")
+    others = []
+    thread = threading.Thread(
+        target=lambda: others.append(
+            RedisCache(settings.CACHES["shared"]["LOCATION"], {})._cache
+        )
+    )
+    thread.start()
+    thread.join()
+    assert others[0] is not client
+    assert others[0].get_client("a") is client.get_client("a")
     redis_cache.set("n", 1)
     assert redis_cache.add("n", 2) is False
     assert redis_cache.incr("n") == 2
