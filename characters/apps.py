@@ -6,4 +6,5 @@ class CharactersConfig(AppConfig):
     verbose_name = "Accounts and characters"
 
     def ready(self):
-        from . import keys  # noqa: F401  (connects the API-key cache's signal receivers)
+        # Connect the signal receivers: the API-key cache's and the read tokens'.
+        from . import keys, read_cache  # noqa: F401

@@ -59,9 +59,25 @@ def _forget(key_hash: str) -> None:
     transaction.on_commit(lambda: cache.delete(_cache_key(key_hash)))
 
 
-def api_key_authenticate(raw: str) -> ApiKey | None:
+def _parts(raw: str) -> list[str] | None:
     parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX or len(parts[1]) != 8:
+        return None
+    return parts
+
+
+def api_key_cache_key(raw: str) -> str | None:
+    """Where the shared cache keeps this key's row (None: a malformed key). A cached
+    row is a valid key's; no row is no verdict (ask api_key_authenticate). The read
+    cache fetches it in the same round trip as its token."""
+    if _parts(raw) is None:
+        return None
+    return _cache_key(_hash(raw))
+
+
+def api_key_authenticate(raw: str) -> ApiKey | None:
+    parts = _parts(raw)
+    if parts is None:
         return None
     key_hash = _hash(raw)
     cache = caches["shared"]

@@ -106,6 +106,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttle counters, idempotency): per process unless CACHE_URL is Redis ---
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # The same cache, its Redis client made once per pool (loreos/cache.py).
+    CACHES["default"]["BACKEND"] = "loreos.cache.RedisCache"
 # `shared`: what every process must see at once (API-key lookups, revoked on commit).
 # The default cache when it is shared (Redis, Memcached, a database cache); otherwise
 # a file cache under the var dir, which every process on this host reads.
@@ -120,6 +123,11 @@ else:
     CACHES["shared"] = dict(CACHES["default"], KEY_PREFIX="shared")
 # How long a valid API key's row is reused without a query (revocation deletes it).
 LOREOS_API_KEY_CACHE_SECONDS = env.int("LOREOS_API_KEY_CACHE_SECONDS", default=300)
+# The polled reads' kept answers (characters/read_cache.py): how long one is replayed at
+# most (a write replaces it at once; this bounds a missed invalidation, e.g. the shared
+# cache down during a write), and how many bytes each process keeps. 0 s: off.
+LOREOS_READ_CACHE_SECONDS = env.int("LOREOS_READ_CACHE_SECONDS", default=300)
+LOREOS_READ_CACHE_BYTES = env.int("LOREOS_READ_CACHE_BYTES", default=32 * 1024 * 1024)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -155,6 +163,11 @@ if LOREOS_STORAGE == "s3":
         "file_overwrite": False,
         "default_acl": None,
     }
+    if _s3_options["querystring_auth"]:
+        # A kept answer's signed URLs must stay valid long after it is replayed.
+        LOREOS_READ_CACHE_SECONDS = min(
+            LOREOS_READ_CACHE_SECONDS, _s3_options["querystring_expire"] // 4
+        )
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {k: v for k, v in _s3_options.items() if v is not None},

@@ -51,6 +51,23 @@ def _eager_celery(request):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_shared_cache(settings):
+    """Each test sees a shared cache of its own (API keys, read tokens, slug mappings:
+    a rolled-back test database reuses ids) and no kept read answers."""
+    import uuid
+
+    from characters import read_cache
+
+    settings.CACHES = {
+        **settings.CACHES,
+        "shared": {**settings.CACHES["shared"], "KEY_PREFIX": uuid.uuid4().hex[:12]},
+    }
+    read_cache.clear()
+    yield
+    read_cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _offline_dns(monkeypatch):
     monkeypatch.setattr("hooks.ssrf._resolve", fake_resolve)
 

@@ -6,6 +6,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from characters.read_tokens import ReadScopedQuerySet
+
 from .vocab import Category, ImageKind, Verdict
 
 __all__ = ["AssetDecision", "ImageRequest", "Verdict", "VisualAsset"]
@@ -96,6 +98,9 @@ class VisualAsset(models.Model):
     decision_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # update() / bulk_create() bump the character's read token (characters.read_tokens)
+    objects = ReadScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -198,6 +203,9 @@ class ImageRequest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+
+    # update() / bulk_create() bump the character's read token (characters.read_tokens)
+    objects = ReadScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

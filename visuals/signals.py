@@ -1,8 +1,14 @@
-"""Infrastructure only: stored files leave storage after the row's deletion commits."""
+"""Infrastructure only: stored files leave storage after the row's deletion commits,
+and a saved or deleted asset or image request replaces its character's read token
+(characters/read_tokens.py), so the polled reads answer anew."""
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+
+from characters.models import ApiKey
+from characters.read_tokens import characters_changed
 
 from .models import ImageRequest, VisualAsset
 from .thumbnails import thumbnails_delete
@@ -38,3 +44,31 @@ def remove_generated_file(sender, instance, **kwargs):
     if instance.image and VisualAsset.objects.filter(file=instance.image.name).exists():
         return
     _delete_after_commit(instance.image)
+
+
+@receiver(post_save, sender=VisualAsset)
+@receiver(post_delete, sender=VisualAsset)
+@receiver(post_save, sender=ImageRequest)
+@receiver(post_delete, sender=ImageRequest)
+def _character_reads_changed(sender, instance, **kwargs):
+    characters_changed(instance.character_id)
+
+
+# Saves of a user or a key that change no name an asset answer shows.
+_NAMELESS_SAVES = {"last_login", "last_used_at", "revoked_at"}
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL)
+@receiver(post_save, sender=ApiKey)
+def _decider_saved(sender, instance, created=False, update_fields=None, **kwargs):
+    """Asset answers name who decided (a username, a key's name and prefix): the
+    characters whose assets a renamed user or key decided answer anew."""
+    if created or (update_fields is not None and set(update_fields) <= _NAMELESS_SAVES):
+        return
+    field = "decided_by_key" if sender is ApiKey else "decided_by"
+    characters_changed(
+        *VisualAsset.objects.filter(**{field: instance})
+        .order_by()
+        .values_list("character_id", flat=True)
+        .distinct()
+    )

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from characters.read_cache import character_scope, fast_read
+
 from .views import (
     assets,
     cancels,
@@ -13,7 +15,8 @@ from .views import (
 
 urlpatterns: list = []
 
-# Visual assets, visual readiness and the visual inventory.
+# Visual assets, visual readiness and the visual inventory. The polled reads go through
+# fast_read (characters/read_cache.py): kept answers while nothing changed.
 urlpatterns += [
     path("characters/<slug:slug>/visual-assets", assets.AssetCollectionView.as_view()),
     path(
@@ -22,11 +25,11 @@ urlpatterns += [
     ),
     path(
         "characters/<slug:slug>/visual-readiness",
-        readiness.VisualReadinessView.as_view(),
+        fast_read(readiness.VisualReadinessView.as_view(), character_scope),
     ),
     path(
         "characters/<slug:slug>/visual-inventory",
-        inventory.VisualInventoryView.as_view(),
+        fast_read(inventory.VisualInventoryView.as_view(), character_scope),
     ),
 ]
 
@@ -35,7 +38,7 @@ urlpatterns += [
     path("characters/<slug:slug>/image-probe", probes.ProbeView.as_view()),
     path(
         "characters/<slug:slug>/image-probe/<str:probe_id>",
-        probes.ProbeDetailView.as_view(),
+        fast_read(probes.ProbeDetailView.as_view(), character_scope),
     ),
     path(
         "characters/<slug:slug>/inventory/generate",
@@ -43,7 +46,7 @@ urlpatterns += [
     ),
     path(
         "characters/<slug:slug>/inventory/generations",
-        generations.InventoryGenerationsView.as_view(),
+        fast_read(generations.InventoryGenerationsView.as_view(), character_scope),
     ),
     path("sessions/<str:session_id>/images", runtime.RuntimeImageView.as_view()),
 ]

@@ -51,6 +51,8 @@ class Claim:
     request_id: str
     attempt: int
     took_over: bool
+    # Names the read scope of the claim's UPDATEs (characters/read_tokens.py).
+    character_id: object = None
 
 
 class LostClaim(Exception):
@@ -60,7 +62,7 @@ class LostClaim(Exception):
 def claim(request_id) -> Claim | None:
     """Take the request for this attempt, or None when there is nothing to do."""
     rows = ImageRequest.objects.filter(pk=request_id)
-    current = rows.values("request_status", "attempts").first()
+    current = rows.values("request_status", "attempts", "character_id").first()
     if current is None:
         logger.info("image request %s no longer exists; nothing to do", request_id)
         return None
@@ -81,10 +83,15 @@ def claim(request_id) -> Claim | None:
         return None
     if status not in CLAIMABLE and not took_over:
         return None
-    won = rows.filter(request_status=status, attempts=attempts).update(
-        request_status=ImageRequest.Status.GENERATING,
-        started_at=clock.now(),
-        attempts=attempts + 1,
+    character_id = current["character_id"]
+    won = (
+        rows.filter(request_status=status, attempts=attempts)
+        .of_scope(character_id)
+        .update(
+            request_status=ImageRequest.Status.GENERATING,
+            started_at=clock.now(),
+            attempts=attempts + 1,
+        )
     )
     if not won:
         logger.info("image request %s was claimed by another worker", request_id)
@@ -93,16 +100,17 @@ def claim(request_id) -> Claim | None:
         logger.warning(
             "image request %s: attempt %s takes over", request_id, attempts + 1
         )
-    return Claim(str(request_id), attempts + 1, took_over)
+    return Claim(str(request_id), attempts + 1, took_over, character_id)
 
 
 def owned(claim_: Claim):
     """The request's rows, restricted to this attempt still owning it."""
-    return ImageRequest.objects.filter(
+    rows = ImageRequest.objects.filter(
         pk=claim_.request_id,
         request_status=ImageRequest.Status.GENERATING,
         attempts=claim_.attempt,
     )
+    return rows.of_scope(claim_.character_id) if claim_.character_id else rows
 
 
 def record(claim_: Claim, **fields) -> None:

@@ -110,7 +110,7 @@ def check(request_id, attempt: int, checks: int = 0, unreachable: int = 0):
             "image request %s: check of attempt %s is stale", request_id, attempt
         )
         return None
-    claim = Claim(str(request_id), attempt, False)
+    claim = Claim(str(request_id), attempt, False, image_request.character_id)
     backend = backend_of(image_request)
     handle = image_request.remote_handle
     try:
