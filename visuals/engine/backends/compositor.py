@@ -1,36 +1,50 @@
 """The compositor: a reference image engine for development, tests and demos.
 
-It is not an image generator. It composes each picture deterministically from the
-reference bitmaps with Pillow — no GPU, no network, no model — so that every probe type
-and inventory category runs end to end on any machine, and the same inputs always give
-the same bytes. Each kind is built visibly differently:
+It is not an image generator. It composes each picture from the reference bitmaps with
+Pillow — no GPU, no network, no model — so that every probe type and inventory category
+runs end to end on any machine. Every request draws its own picture: the Job's seed (the
+one seed rule, backends.seed_of of the request id) drives a Draws stream whose first
+draw is the shot's Look — the camera (a zoom on the kind's framing, where the face sits,
+a roll of up to 5°), the light (its direction, a warm or cool cast, its strength) and
+the side of the frame a second subject or an object takes — and whose later draws place
+the backdrop, the pose and the objects. A redelivered request therefore draws the same
+bytes, and two items of one batch (two requests) draw two visibly different pictures.
+Each kind is built visibly differently:
 
 - identity_selfie: a selfie framed on the identity portrait's detected face;
-- full_body_identity: the head on a drawn body, head to toe, on a backdrop;
-- wardrobe_variation: the selfie with the clothing below the chin restyled;
+- full_body_identity: the head on a drawn body, head to toe, on a backdrop, standing
+  where and how the draws say;
+- wardrobe_variation: the selfie with the clothing below the chin restyled in one other
+  outfit (the wardrobe asset's colour, else the complement of the portrait's clothing),
+  drawn as a flat dye over the lit shot, so the same outfit reads the same in any shot;
 - accessory_carry_forward: the selfie with the signature accessory kept (the accessory
-  asset's bitmap, or an emblem derived from the style constants);
-- same_scene_followup: the previous image's scene again, from another angle, with the
-  character cut in;
+  asset's bitmap, or an emblem derived from the style constants), held up and worn;
+- same_scene_followup: the previous image's place from another angle — the whole
+  previous picture re-framed (a shifted crop, mirrored when the camera turns round), out
+  of focus and in its own light — with the character standing where the previous
+  subject stood, lit by the previous shot's light (its seed's look);
 - prop_usage: the selfie with a prop held in hand;
 - forbidden_visual_check: an ordinary, neutral selfie;
 - wardrobe / accessory / prop / place / scene (inventory): an outfit shot, an accessory
-  object card, a prop on a table, an empty place, the character in a place;
+  object card, a prop on a table, a new empty room, the character in a place (the
+  place asset re-framed and out of focus, else a drawn room);
 - runtime: a casual warm-toned selfie.
 
-What it writes into every image so tests can read the brief back (the API never shows
-it): a caption strip at the bottom (kind, style brief, forbidden list, avoid list, style
-constants) and the same facts as JSON in a PNG text chunk ``loreos:brief``.
+The image is a plain PNG of the whole canvas: no brief or prompt text is drawn into it
+or written into its metadata (what the backend was sent is recorded on the request as
+``brief["sent"]``; the engine also strips any metadata a provider writes into its
+files, visuals.engine.outputs).
 
 Safety rule (deterministic, so a blocked outcome is reachable offline). The forbidden
 terms are the brief's ``forbidden`` list (the request's ``forbidden`` entries and any
 anchor key whose name begins with ``forbidden``, e.g. ``forbidden_traits``) plus the
 anchors' ``avoid_visual_changes``, each with a leading negation removed ("no heavy
-makeup" forbids "heavy makeup"). The compositor draws the anchors' ``style_constants``
-and the ``style_brief``; when a forbidden term appears as whole words in one of those (a
-clause starting with a negation such as "no filters" does not count), the picture would
-show a forbidden trait. The backend then reports ``blocked`` with the colliding term,
-and still returns the image bytes, as a provider's post-generation safety filter would.
+makeup" forbids "heavy makeup"). A generator asked to keep the anchors'
+``style_constants`` and to follow the ``style_brief`` depicts them; when a forbidden
+term appears as whole words in one of those (a clause starting with a negation such as
+"no filters" does not count), the picture would show a forbidden trait. The backend
+then reports ``blocked`` with the colliding term, and still returns the image bytes, as
+a provider's post-generation safety filter would.
 """
 
 import hashlib
@@ -148,7 +162,7 @@ class Draws(random.Random):
         super().__init__(seed)
         self.look = Look(
             zoom=self.uniform(0.9, 1.12),
-            face_x=self.uniform(0.43, 0.57),
+            face_x=self.uniform(0.45, 0.55),
             face_dy=self.uniform(-0.04, 0.04),
             tilt=self.uniform(-5.0, 5.0),
             light_from=self.uniform(0.0, 360.0),
@@ -281,8 +295,9 @@ def frame_on_face(
     """Crop `image` so the face spans 1/zoom of the width and its centre lands near
     (face_x, face_y) of the frame (see _frame), the camera rolled by `tilt` degrees;
     resize to `size`."""
-    # A rolled camera: crop wider, rotate about the middle, keep the inner frame
-    # (at ≤ 5° the inner 1/1.2 never reaches the rotated corners).
+    # A rolled camera: crop wider, rotate about the face (it stays where it was
+    # framed), keep the inner frame (at ≤ 5° the inner 1/1.2 keeps clear of the
+    # rotated corners).
     margin = 1.2 if tilt else 1.0
     mid_x, mid_y, crop_w, crop_h = _frame(
         image, face, size, zoom, face_y, face_x, margin
@@ -299,7 +314,10 @@ def frame_on_face(
     )
     region = _crop_padded(image, box)
     if tilt:
-        region = region.rotate(tilt, Image.Resampling.BICUBIC)
+        pivot = (face.center[0] - box[0], face.center[1] - box[1])
+        region = region.rotate(
+            tilt, Image.Resampling.BICUBIC, center=pivot, fillcolor=_mean_color(image)
+        )
         inset_x = (region.width - region.width / margin) / 2
         inset_y = (region.height - region.height / margin) / 2
         region = region.crop(
@@ -465,7 +483,7 @@ def dye(color) -> tuple[int, int, int]:
 def _outfit(canvas, face_on_canvas: FaceBox, color, pattern: str, tilt: float = 0.0):
     """Restyle everything below the chin as an outfit of `color`'s dye with `pattern`;
     the face is where it would be without the camera's roll, and the outfit turns with
-    the person by `tilt` degrees about the frame's middle."""
+    the person by `tilt` degrees about the face's centre (as the camera rolled)."""
     width, height = canvas.size
     fw = face_on_canvas.width
     top = min(height - 1, face_on_canvas.bottom + fw // 8)
@@ -497,24 +515,27 @@ def _outfit(canvas, face_on_canvas: FaceBox, color, pattern: str, tilt: float = 
         fill=255,
     )
     if tilt:
-        mask = mask.rotate(tilt, Image.Resampling.BICUBIC)
-        cloth = cloth.rotate(tilt, Image.Resampling.BICUBIC)
+        pivot = face_on_canvas.center
+        mask = mask.rotate(tilt, Image.Resampling.BICUBIC, center=pivot)
+        cloth = cloth.rotate(tilt, Image.Resampling.BICUBIC, center=pivot)
     canvas.paste(cloth, (0, 0), mask.filter(ImageFilter.GaussianBlur(3)))
 
 
-def _turn(point, tilt: float):
-    """Where `point` of the frame lands when the camera rolls by `tilt` degrees."""
-    x, y = point[0] - PICTURE[0] / 2, point[1] - PICTURE[1] / 2
+def _turn(point, tilt: float, pivot):
+    """Where `point` of the frame lands when the camera rolls by `tilt` degrees about
+    `pivot` (the face, which stays put)."""
+    x, y = point[0] - pivot[0], point[1] - pivot[1]
     roll = math.radians(tilt)
     return (
-        round(PICTURE[0] / 2 + x * math.cos(roll) + y * math.sin(roll)),
-        round(PICTURE[1] / 2 - x * math.sin(roll) + y * math.cos(roll)),
+        round(pivot[0] + x * math.cos(roll) + y * math.sin(roll)),
+        round(pivot[1] - x * math.sin(roll) + y * math.cos(roll)),
     )
 
 
 def _selfie(job: Job, rng: Draws, zoom: float, face_y: float = 0.4):
     """A selfie of the portrait shot with the request's look, and where its face is
-    in the frame before the camera's roll (rng.look.tilt)."""
+    in the frame (the camera rolls about it: its centre stays, the body below turns by
+    rng.look.tilt)."""
     look = rng.look
     zoom, face_y = zoom * look.zoom, face_y + look.face_dy
     image, face = job.portrait.image, portrait_face(job)
@@ -525,7 +546,7 @@ def _selfie(job: Job, rng: Draws, zoom: float, face_y: float = 0.4):
     mid_x, mid_y, crop_w, crop_h = _frame(
         image, face, PICTURE, zoom, face_y, look.face_x, margin
     )
-    # Where the face is before the camera's roll (see _turn for after).
+    # Where the face is (the roll turns the frame about its centre; see _turn).
     scale = PICTURE[0] / crop_w
     cx = PICTURE[0] / 2 + (face.center[0] - mid_x) * scale
     cy = PICTURE[1] / 2 + (face.center[1] - mid_y) * scale
@@ -605,7 +626,8 @@ def _accessory_carry_forward(job, rng):
     # The accessory held up on the look's side, and worn under the chin.
     x = PICTURE[0] - 125 if rng.look.side > 0 else 125
     _emblem_at(picture, job, (x, PICTURE[1] - rng.randint(130, 190)), 190)
-    chin = _turn((face.center[0], face.bottom + face.height // 2), rng.look.tilt)
+    chin = (face.center[0], face.bottom + face.height // 2)
+    chin = _turn(chin, rng.look.tilt, face.center)
     _emblem_at(picture, job, chin, 54)
     return picture
 
@@ -797,7 +819,9 @@ def _prop_object(job, rng):
 
 
 def _place(job, rng):
-    return _backdrop(job, rng)
+    """A new place of the character's: a room of its own for every request (the
+    place assets it was sent are where scenes and follow-ups stand the character)."""
+    return _room(rng)
 
 
 def _scene(job, rng):
