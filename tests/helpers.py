@@ -107,3 +107,62 @@ def fake_resolve(host: str, port: int) -> list[str]:
     if host.lower() in FAKE_DNS:
         return list(FAKE_DNS[host.lower()])
     raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+
+def pixels(data: bytes) -> bytes:
+    """An image file's decoded pixels (equal for two files of one picture)."""
+    with Image.open(io.BytesIO(data)) as image:
+        return image.tobytes()
+
+
+def file_metadata(data: bytes) -> dict:
+    """What an image file carries beside its pixels: PNG text chunks, EXIF, XMP, IPTC,
+    comments (empty: nothing)."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        found = dict(getattr(image, "text", {}) or {})
+        for key in ("exif", "xmp", "XML:com.adobe.xmp", "comment", "photoshop", "iptc"):
+            if key in image.info:
+                found[key] = image.info[key]
+        if image.getexif():
+            found["exif_tags"] = dict(image.getexif())
+    return found
+
+
+# PNG chunks that describe pixels only (no text: tEXt, zTXt, iTXt, eXIf are left out).
+PIXEL_CHUNKS = {
+    b"IHDR",
+    b"PLTE",
+    b"IDAT",
+    b"IEND",
+    b"tRNS",
+    b"gAMA",
+    b"cHRM",
+    b"sRGB",
+    b"iCCP",
+    b"pHYs",
+    b"sBIT",
+    b"bKGD",
+}
+
+
+def png_chunk_types(data: bytes) -> set[bytes]:
+    """The chunk types of a PNG file, read from its bytes."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    types, offset = set(), 8
+    while offset < len(data):
+        length = int.from_bytes(data[offset : offset + 4], "big")
+        types.add(data[offset + 4 : offset + 8])
+        offset += 12 + length
+    return types
+
+
+def assert_no_brief_in_file(data: bytes, words) -> None:
+    """The stored file carries nothing beside its pixels (no PNG text chunk, EXIF,
+    XMP, IPTC or comment), so none of the brief's `words` can be in it."""
+    metadata = file_metadata(data)
+    for word in words:
+        assert word.lower() not in str(metadata).lower(), word
+    assert metadata == {}
+    if data.startswith(b"\x89PNG"):
+        assert png_chunk_types(data) <= PIXEL_CHUNKS, png_chunk_types(data)

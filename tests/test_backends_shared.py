@@ -14,13 +14,15 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from loreos.devtools import comfyui_standin, queue_standins
-from tests.factories import make_request, ready_session
-from tests.helpers import FACES
+from tests.factories import make_request, ready_session, stored_bytes
+from tests.helpers import FACES, assert_no_brief_in_file
 from tests.standins import drive
 from tests.test_openai_backend import FakeImagesAPI
 from visuals import cancellation, engine, metering
+from visuals.engine.backends import seed_of
 from visuals.engine.backends.compositor import CompositorBackend
 from visuals.engine.backends.openai_edits import OpenAIEditsBackend
 from visuals.models import ImageRequest, UsageRecord
@@ -29,9 +31,12 @@ pytestmark = pytest.mark.django_db
 
 
 def _png() -> bytes:
+    """A provider's PNG, with the kind of text chunk image tools write."""
     out = io.BytesIO()
     image = Image.open(FACES / "obama-2.jpg").convert("RGB").resize((512, 768))
-    image.save(out, "PNG")
+    info = PngInfo()
+    info.add_text("parameters", "a prompt the provider echoed into its file")
+    image.save(out, "PNG", pnginfo=info)
     return out.getvalue()
 
 
@@ -268,6 +273,23 @@ def test_success(backend, session):
     done = finish(backend, metered(session).pk)
     assert done.request_status == "succeeded", done.failure_reason
     assert done.servable and done.image.name and done.backend == backend.name
+
+
+def test_the_stored_image_carries_no_prompt_and_the_sent_record_does(backend, session):
+    """What the backend was sent is recorded on the request (brief["sent"]); the
+    stored file carries nothing but the picture, whatever the provider wrote into
+    its own file (ComfyUI's SaveImage writes the graph, prompt included)."""
+    backend.script("success", session)
+    request = metered(session, style_brief="misty harbour at dawn", forbidden=["hats"])
+    done = finish(backend, request.pk)
+    assert done.request_status == "succeeded", done.failure_reason
+    sent = done.brief["sent"]
+    assert sent["backend"] == backend.name and sent["seed"] == seed_of(done.pk)
+    assert "Style: misty harbour at dawn." in sent["prompt"]
+    assert sent["negative_prompt"].endswith("hats")
+    assert_no_brief_in_file(
+        stored_bytes(done.image), ["misty harbour", "hats", "heavy makeup", "prompt"]
+    )
 
 
 def test_safety_block(backend, session):

@@ -2,13 +2,15 @@
 prompt_id = the request id, history polling, /view, node_errors, execution_error,
 lost prompts, cancel with fallbacks, and the workflow templates."""
 
+import hashlib
 import json
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from characters.models import SessionEvent
-from tests.factories import make_request, ready_session
+from tests.factories import make_request, ready_session, stored_bytes
+from tests.helpers import assert_no_brief_in_file, file_metadata, pixels
 from tests.standins import comfyui, drive
 from visuals import engine
 from visuals.engine.backends import workflows
@@ -46,6 +48,24 @@ def test_a_probe_is_submitted_once_then_settled_from_the_history(standin, sessio
     assert ("GET", "/view") in standin.calls
     assert graph  # the prompt was visible in the queue or history
     assert SessionEvent.objects.filter(session=session, type="image.ready").count() == 1
+
+
+def test_saveimage_metadata_with_the_prompt_is_not_stored(standin, session):
+    """ComfyUI's SaveImage writes the submitted graph into the PNG's `prompt` chunk
+    (the stand-in does too): the stored image carries none of it."""
+    request = make_request(
+        session, probe_type="identity_selfie", style_brief="misty harbour at dawn"
+    )
+    engine.run(request.pk)
+    done = drive(request.pk)
+    assert done.request_status == "succeeded", done.failure_reason
+    (output,) = standin.files.values()
+    graph = json.loads(file_metadata(output)["prompt"])
+    assert "misty harbour at dawn" in json.dumps(graph)
+    stored = stored_bytes(done.image)
+    assert pixels(stored) == pixels(output)
+    assert_no_brief_in_file(stored, ["misty harbour", "prompt", "CLIPTextEncode"])
+    assert done.produced_asset.sha256 == hashlib.sha256(stored).hexdigest()
 
 
 def test_the_same_reference_is_never_uploaded_twice(standin, session):

@@ -1,6 +1,8 @@
 """The compositor backend through the engine: every probe type and inventory category,
-distinct and deterministic pictures, the brief readable back from the stored file, the
-documented safety rule, and the judge passing its selfies (R18, R22, R29, R32)."""
+distinct pictures, a picture of its own for every request (seeded by the request id:
+a redelivery draws the same bytes, two items of one batch differ), no brief in the
+stored file (the brief is asserted on what the backend was sent), the documented safety
+rule, and the judge passing its selfies (R18, R22, R29, R32)."""
 
 import hashlib
 import io
@@ -18,15 +20,10 @@ from tests.factories import (
     ready_session,
     stored_bytes,
 )
-from tests.helpers import image_bytes
+from tests.helpers import assert_no_brief_in_file, image_bytes
 from visuals import engine, faces
-from visuals.engine.backends.compositor import (
-    CAPTION,
-    HEIGHT,
-    TEXT_KEY,
-    WIDTH,
-    read_brief,
-)
+from visuals.engine.backends import seed_of
+from visuals.engine.backends.compositor import HEIGHT, WIDTH, CompositorBackend
 from visuals.models import ImageRequest
 from visuals.reports import report
 from visuals.vocab import GENERATABLE_CATEGORIES, PROBE_TYPES
@@ -68,6 +65,10 @@ def every_kind(django_db_setup, django_db_blocker, tmp_path_factory):
     return results
 
 
+def grey(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("L"), dtype=np.int16)
+
+
 def test_every_kind_succeeds_with_a_png_of_the_compositor_size(every_kind):
     for kind, result in every_kind.items():
         request = result["request"]
@@ -78,24 +79,75 @@ def test_every_kind_succeeds_with_a_png_of_the_compositor_size(every_kind):
 
 
 def test_every_kind_draws_a_different_picture(every_kind):
-    pictures = {
-        kind: np.asarray(
-            Image.open(io.BytesIO(r["data"])).convert("L"), dtype=np.int16
-        )[: HEIGHT - CAPTION]
-        for kind, r in every_kind.items()
-    }
+    pictures = {kind: grey(r["data"]) for kind, r in every_kind.items()}
     assert len(
         {hashlib.sha256(r["data"]).hexdigest() for r in every_kind.values()}
     ) == len(KINDS)
     for a, b in itertools.combinations(pictures, 2):
-        # Visibly different: the pictures (caption aside) differ by more than noise.
+        # Visibly different: the pictures differ by more than noise.
         assert np.abs(pictures[a] - pictures[b]).mean() > 8, (a, b)
 
 
-def test_the_same_inputs_give_the_same_bytes(every_kind):
+def test_the_same_inputs_in_another_request_draw_another_picture(every_kind):
     for field, value in [("probe_type", "identity_selfie"), ("category", "prop")]:
         again = generate(ready_session(), **{field: value})
-        assert stored_bytes(again.image) == every_kind[value]["data"], value
+        assert again.request_status == "succeeded"
+        assert stored_bytes(again.image) != every_kind[value]["data"], value
+        assert again.brief["sent"]["seed"] == seed_of(again.pk)
+        assert again.brief["sent"]["seed"] != seed_of(every_kind[value]["request"].pk)
+
+
+def test_a_redelivered_request_draws_the_same_bytes(monkeypatch):
+    """Attempt 1 is slow, attempt 2 (the redelivered task) takes over and settles:
+    both drew the same picture, byte for byte, and that is what is stored."""
+    session = ready_session()
+    request = make_request(session, probe_type="wardrobe_variation")
+    real_generate = CompositorBackend.generate
+    drawn = []
+
+    def slow_first_attempt(self, job):
+        if not drawn:
+            drawn.append(None)
+            assert engine.run(request.pk) == "succeeded"  # the redelivered twin
+        generation = real_generate(self, job)
+        drawn.append((job.seed, hashlib.sha256(generation.data).hexdigest()))
+        return generation
+
+    monkeypatch.setattr(CompositorBackend, "generate", slow_first_attempt)
+    assert engine.run(request.pk) is None  # attempt 1 lost its claim
+    request.refresh_from_db()
+    assert request.request_status == "succeeded" and request.attempts == 2
+    twin, first = drawn[1], drawn[2]
+    assert twin == first == (seed_of(request.pk), request.produced_asset.sha256)
+    stored = hashlib.sha256(stored_bytes(request.image)).hexdigest()
+    assert stored == first[1]
+
+
+def test_two_items_of_one_batch_are_two_pictures(api, ready):
+    categories = ["wardrobe", "accessory", "prop", "place"]  # 8: the most a batch takes
+    response = api.post(
+        "/v1/characters/mira/inventory/generate",
+        {
+            "categories": categories,
+            "count_per_category": 2,
+            "session_id": ready["session_id"],
+        },
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    ids = [item["request_id"] for item in response.json()["data"]["batch"]]
+    requests = ImageRequest.objects.filter(pk__in=ids)
+    by_category = {}
+    for request in requests:
+        assert request.request_status == "succeeded", request.failure_reason
+        by_category.setdefault(request.category, []).append(request)
+    assert sorted(by_category) == sorted(categories)
+    for category, (a, b) in by_category.items():
+        data_a, data_b = stored_bytes(a.image), stored_bytes(b.image)
+        assert hashlib.sha256(data_a).digest() != hashlib.sha256(data_b).digest()
+        assert a.brief["sent"]["seed"] != b.brief["sent"]["seed"]
+        # Visibly different: another shot, not noise.
+        assert np.abs(grey(data_a) - grey(data_b)).mean() > 8, category
 
 
 def test_r29_selfie_kinds_of_the_identity_pass_the_judge(every_kind):
@@ -139,10 +191,10 @@ def test_the_selfie_is_framed_on_the_detected_face_and_full_body_is_head_to_toe(
     selfie, body = face_of("identity_selfie"), face_of("full_body_identity")
     assert abs(selfie.center[0] - WIDTH / 2) < WIDTH * 0.1
     assert selfie.width > WIDTH * 0.3
-    assert body.width < selfie.width / 2 and body.bottom < (HEIGHT - CAPTION) / 3
+    assert body.width < selfie.width / 2 and body.bottom < HEIGHT / 3
 
 
-def test_r18_the_brief_is_readable_from_the_stored_file_and_never_from_the_api():
+def test_r18_the_brief_is_recorded_as_sent_never_in_the_file_nor_the_api():
     session = ready_session(
         anchors={
             "visual_summary": "a baker",
@@ -159,24 +211,46 @@ def test_r18_the_brief_is_readable_from_the_stored_file_and_never_from_the_api()
         forbidden=["neon colours"],
     )
     assert request.request_status == "succeeded"
-    written = read_brief(stored_bytes(request.image))
-    assert written["style_brief"] == "casual weekend, soft natural light"
-    assert written["forbidden"] == ["neon colours"]
-    assert written["avoid_visual_changes"] == ["no heavy makeup"]
-    assert written["style_constants"] == ["round wire glasses"]
-    assert written["safety"] == "ok"
+    assert request.failure_reason is None  # the safety rule found nothing
+    # What the backend was sent: the style brief, the forbidden and avoid lists and
+    # the style constants, in the prompt and the negative prompt.
+    sent = request.brief["sent"]
+    assert sent["backend"] == "compositor"
+    assert "Style: casual weekend, soft natural light." in sent["prompt"]
+    assert "Never show: neon colours." in sent["prompt"]
+    assert "Avoid: no heavy makeup." in sent["prompt"]
+    assert "Always keep: round wire glasses." in sent["prompt"]
+    assert sent["negative_prompt"] == "no heavy makeup, neon colours"
+    assert sent["prompt"] == request.brief["prompt"]
+    assert request.brief["style_brief"] == "casual weekend, soft natural light"
+    assert request.brief["forbidden"] == ["neon colours"]
+    assert request.brief["anchors"]["avoid_visual_changes"] == ["no heavy makeup"]
+    assert request.brief["anchors"]["style_constants"] == ["round wire glasses"]
+    identity = session.character.visual_assets.get(category="identity")
+    assert sent["references"] == [
+        {"role": "identity", "asset_id": str(identity.pk), "sha256": identity.sha256}
+    ]
+    assert sent["seed"] == seed_of(request.pk)
     # The stored brief carries the anchors (extra keys too) and the prompt, internally.
     assert request.brief["anchors"]["extra"] == {"eyes": "dark brown"}
     assert "Eyes: dark brown." in request.brief["prompt"]
     assert "Hair: short grey hair." in request.brief["prompt"]
-    # The caption strip is drawn: it is not a flat band.
-    strip = np.asarray(
-        Image.open(io.BytesIO(stored_bytes(request.image))).convert("L")
-    )[HEIGHT - CAPTION :]
-    assert strip.std() > 10
+    # The stored file is the picture only: no text chunk, EXIF or XMP, no brief word.
+    assert_no_brief_in_file(
+        stored_bytes(request.image),
+        [
+            "casual weekend",
+            "neon",
+            "heavy makeup",
+            "wire glasses",
+            "grey hair",
+            "brief",
+        ],
+    )
     # The API's report carries none of it.
     text = str(report(request))
-    assert "casual weekend" not in text and "neon" not in text and TEXT_KEY not in text
+    assert "casual weekend" not in text and "neon" not in text
+    assert "negative_prompt" not in text and "Never show" not in text
 
 
 def test_a_forbidden_term_in_the_style_constants_blocks_but_keeps_the_image():
@@ -186,7 +260,10 @@ def test_a_forbidden_term_in_the_style_constants_blocks_but_keeps_the_image():
     assert request.servable is True and request.image
     assert "forbidden term 'wire glasses'" in request.failure_reason
     assert "style_constants" in request.failure_reason
-    assert read_brief(stored_bytes(request.image))["safety"].startswith("safety block")
+    # The backend was sent the colliding lists; the blocked image carries none of it.
+    assert "Never show: wire glasses." in request.brief["sent"]["prompt"]
+    assert "Always keep: round wire glasses" in request.brief["sent"]["prompt"]
+    assert_no_brief_in_file(stored_bytes(request.image), ["wire glasses", "safety"])
 
 
 def test_forbidden_visual_check_blocks_on_an_anchor_that_forbids_a_constant():

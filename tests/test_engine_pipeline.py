@@ -9,8 +9,8 @@ from django.core.files.storage import default_storage
 
 from characters.models import SessionEvent
 from tests.factories import make_request, ready_session, stored_bytes
+from tests.helpers import assert_no_brief_in_file
 from visuals import engine
-from visuals.engine.backends.compositor import read_brief
 from visuals.models import ImageRequest, UsageRecord, VisualAsset
 from visuals.reports import report
 
@@ -307,15 +307,25 @@ def test_other_sessions_images_are_never_the_parent(session):
     assert follow.consistency["continuity_relation"] == "new_episode"
 
 
-def test_the_compositor_brief_names_the_avoid_list_and_forbidden_terms(session):
+def test_the_compositor_is_sent_the_avoid_list_and_forbidden_terms(session):
     request = run(
         session, category="place", style_brief="rainy evening", forbidden=["cars"]
     )
-    written = read_brief(stored_bytes(request.image))
-    assert written["avoid_visual_changes"] == [
+    sent = request.brief["sent"]
+    assert sent["backend"] == "compositor"
+    assert sent["negative_prompt"] == (
+        "no drastic hair color changes, no heavy makeup, cars"
+    )
+    assert "Avoid: no drastic hair color changes; no heavy makeup." in sent["prompt"]
+    assert "Never show: cars." in sent["prompt"]
+    assert "Style: rainy evening." in sent["prompt"]
+    assert request.brief["anchors"]["avoid_visual_changes"] == [
         "no drastic hair color changes",
         "no heavy makeup",
     ]
-    assert (
-        written["forbidden"] == ["cars"] and written["style_brief"] == "rainy evening"
+    assert request.brief["forbidden"] == ["cars"]
+    assert request.brief["style_brief"] == "rainy evening"
+    # None of it is in the stored picture.
+    assert_no_brief_in_file(
+        stored_bytes(request.image), ["rainy evening", "cars", "heavy makeup"]
     )

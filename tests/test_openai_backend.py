@@ -27,7 +27,7 @@ from tests.factories import (
     ready_session,
     stored_bytes,
 )
-from tests.helpers import FACES, image_bytes
+from tests.helpers import FACES, file_metadata, image_bytes, pixels
 from visuals import engine
 from visuals.engine.backends import Job
 from visuals.engine.backends.openai_edits import OpenAIEditsBackend
@@ -200,7 +200,10 @@ def test_url_result_is_downloaded_from_the_answer(openai, session):
         session, category="wardrobe", style_brief="rainy day", forbidden=["umbrella"]
     )
     assert request.request_status == "succeeded", request.failure_reason
-    assert stored_bytes(request.image) == RESULT and request.image.name.endswith(".jpg")
+    # The provider's JPEG as it was, its metadata (EXIF, XMP, IPTC) dropped losslessly.
+    stored = stored_bytes(request.image)
+    assert pixels(stored) == pixels(RESULT) and request.image.name.endswith(".jpg")
+    assert file_metadata(RESULT) and file_metadata(stored) == {}
     assert request.produced_asset.format == "JPEG"
     assert request.brief["generation"]["result"] == "url"
     prompt = openai.received[0]["fields"]["prompt"]

@@ -48,7 +48,11 @@ runs, as ``post_interrupt`` did before it read ``prompt_id``.
 It runs ``--slots`` prompts at once (a real ComfyUI runs one; more slots stand for a
 farm of GPUs in the benchmarks), each taking ``--seconds``. The "image" it makes is the
 identity portrait (the first LoadImage) placed on a canvas of the requested size, its
-colour drawn from the seed: deterministic, and different for every seed. Outcomes other
+colour drawn from the seed: deterministic, and different for every seed. Like ComfyUI's
+``SaveImage`` (``nodes.py``; unless the server runs with ``--disable-metadata``) it
+writes the submitted graph as JSON into the PNG's ``prompt`` text chunk, and each
+``extra_data.extra_pnginfo`` entry (the editor sends ``workflow``) into a chunk of its
+name: the prompt text travels inside the file. Outcomes other
 than success are scripted by tests: ``StandIn.script("no_face" | "no_output" |
 "missing_model" | "crash")`` applies to the next prompt (InstantID's "No face detected"
 is the execution_error ``no_face`` reproduces). ``StandIn.restart()`` forgets the
@@ -68,6 +72,7 @@ from email.policy import HTTP
 from urllib.parse import parse_qs, urlparse
 
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from . import loopback
 
@@ -316,8 +321,13 @@ class StandIn:
             canvas.paste(
                 source, ((width - source.width) // 2, (height - source.height) // 2)
             )
+        # What SaveImage writes: the graph, and the editor's extra_pnginfo.
+        info = PngInfo()
+        info.add_text("prompt", json.dumps(prompt.graph))
+        for key, value in ((prompt.extra or {}).get("extra_pnginfo") or {}).items():
+            info.add_text(key, json.dumps(value))
         out = io.BytesIO()
-        canvas.save(out, "PNG")
+        canvas.save(out, "PNG", pnginfo=info)
         return out.getvalue()
 
     # --- queue -----------------------------------------------------------------------

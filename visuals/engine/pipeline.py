@@ -31,6 +31,7 @@ from .backends import (
     generator_spec,
     get_backend,
     is_remote,
+    seed_of,
 )
 from .brief import AnchorsMissing, build
 from .lifecycle import Claim, LostClaim
@@ -126,9 +127,9 @@ def _generate(attempt: _Attempt) -> str:
         lifecycle.record(claim, **progress)
         return _settle(attempt, image_request, Generation("failed", reason=str(exc)))
     portrait, reading = judging.pick_portrait(selection.identity)
-    lifecycle.record(claim, brief=brief, **progress)
-    image_request.brief = brief
     if portrait is None:
+        lifecycle.record(claim, brief=brief, **progress)
+        image_request.brief = brief
         reason = "the identity image could not be decoded: " + ", ".join(
             str(r.asset_id) for r in selection.identity
         )
@@ -141,7 +142,11 @@ def _generate(attempt: _Attempt) -> str:
         parent=selection.parent,
         portrait=portrait,
         portrait_face=reading.face if reading else None,
+        seed=seed_of(claim.request_id),
     )
+    brief = {**brief, "sent": job.sent(backend.name)}
+    lifecycle.record(claim, brief=brief, **progress)
+    image_request.brief = brief
     if is_remote(backend):
         return _submit(attempt, image_request, backend, job)
     started = time.perf_counter()

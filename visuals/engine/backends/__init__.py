@@ -17,6 +17,7 @@ backend never touches the database or storage. There are two kinds:
   engine checks again later (visuals.engine.remote).
 """
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -35,6 +36,9 @@ class Job:
     # The primary identity reference and its detected face (None: no face found).
     portrait: Reference | None = None
     portrait_face: FaceBox | None = None
+    # The generation's seed (seed_of the request id): a redelivered request draws
+    # the same picture, two requests of one batch draw two.
+    seed: int = 0
 
     @property
     def prompt(self) -> str:
@@ -51,6 +55,35 @@ class Job:
             *self.inventory,
             *([self.parent] if self.parent else []),
         ]
+
+    @property
+    def negative_prompt(self) -> str:
+        """What must not be drawn: the anchors' avoid list, then the forbidden terms."""
+        anchors = self.brief.get("anchors") or {}
+        return ", ".join(
+            [*anchors.get("avoid_visual_changes", []), *self.brief["forbidden"]]
+        )
+
+    def sent(self, backend: str) -> dict:
+        """What `backend` is given, as the request records it (brief["sent"]): the
+        prompt and negative prompt, the seed and each reference image by its sha256.
+        No backend writes any of it into the image it returns."""
+        return {
+            "backend": backend,
+            "prompt": self.prompt,
+            "negative_prompt": self.negative_prompt,
+            "seed": self.seed,
+            "references": [
+                {"role": r.role, "asset_id": r.asset_id, "sha256": r.sha256}
+                for r in self.references
+            ],
+        }
+
+
+def seed_of(request_id) -> int:
+    """The one seed rule for every backend: the image request's UUID, reduced to
+    32 bits (what ComfyUI's samplers and the hosted queues accept)."""
+    return uuid.UUID(str(request_id)).int % (2**32)
 
 
 @dataclass

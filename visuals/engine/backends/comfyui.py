@@ -21,8 +21,6 @@ prompt ids mints its own: the handle keeps the id the server answered.
 Connection errors and 5xx are retried with backoff (backends.http), then fail.
 """
 
-import uuid
-
 from django.conf import settings
 
 from . import Generation, Job, Pending, Unavailable
@@ -105,16 +103,14 @@ class ComfyUIBackend:
         _uploaded.add((self.url, name))
         return name
 
-    def values(self, job: Job, request_id: str, names: dict) -> dict:
+    def values(self, job: Job, names: dict) -> dict:
         kind = job.brief.get("image_kind")
         width, height = SELFIE_SIZE if kind == "selfie" else SQUARE_SIZE
-        anchors = job.brief.get("anchors") or {}
-        negative = [*anchors.get("avoid_visual_changes", []), *job.brief["forbidden"]]
         return {
             **names,
             "positive_prompt": job.prompt,
-            "negative_prompt": ", ".join(negative),
-            "seed": uuid.UUID(str(request_id)).int % (2**32),
+            "negative_prompt": job.negative_prompt,
+            "seed": job.seed,
             "width": width,
             "height": height,
         }
@@ -141,7 +137,7 @@ class ComfyUIBackend:
                 return self.handle(prompt_id)  # queued by the lost attempt: never twice
             names = self._image_names(http, job, image_placeholders(graph))
             body = {
-                "prompt": fill(graph, self.values(job, request_id, names)),
+                "prompt": fill(graph, self.values(job, names)),
                 "client_id": CLIENT_ID,
                 "prompt_id": prompt_id,
             }

@@ -25,9 +25,7 @@ from .hosted import (
     data_uri,
     fetch_image,
     identity_of,
-    negative_of,
     refusal,
-    seed_of,
     size_of,
     webhook_url,
 )
@@ -45,14 +43,14 @@ class FalBackend:
     def _http(self):
         return web.client(self.url, {"Authorization": f"Key {self.key}"})
 
-    def input(self, job: Job, request_id: str) -> dict:
+    def input(self, job: Job) -> dict:
         width, height = size_of(job)
         return {
             "prompt": job.prompt,
             "reference_image_url": data_uri(identity_of(job)),
-            "negative_prompt": negative_of(job),
+            "negative_prompt": job.negative_prompt,
             "image_size": {"width": width, "height": height},
-            "seed": seed_of(request_id),
+            "seed": job.seed,
             "num_images": 1,
             "enable_safety_checker": True,
         }
@@ -67,7 +65,7 @@ class FalBackend:
                 http,
                 "POST",
                 f"/{self.model}",
-                json=self.input(job, request_id),
+                json=self.input(job),
                 params=params,
             )
         if response.status_code not in (200, 201, 202):

@@ -31,19 +31,6 @@ def size_of(job: Job) -> tuple[int, int]:
     return (832, 1216) if job.brief.get("image_kind") == "selfie" else (1024, 1024)
 
 
-def negative_of(job: Job) -> str:
-    anchors = job.brief.get("anchors") or {}
-    return ", ".join(
-        [*anchors.get("avoid_visual_changes", []), *job.brief["forbidden"]]
-    )
-
-
-def seed_of(request_id: str) -> int:
-    import uuid
-
-    return uuid.UUID(str(request_id)).int % (2**32)
-
-
 def webhook_url(provider: str, request_id: str) -> str | None:
     """The callback URL, or None when webhooks are off for this provider."""
     if not getattr(settings, f"LOREOS_{provider.upper()}_WEBHOOKS", False):

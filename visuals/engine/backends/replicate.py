@@ -25,7 +25,6 @@ from .hosted import (
     fetch_image,
     identity_of,
     refusal,
-    seed_of,
     size_of,
     webhook_url,
 )
@@ -45,18 +44,18 @@ class ReplicateBackend:
     def _http(self):
         return web.client(self.url, {"Authorization": f"Bearer {self.token}"})
 
-    def input(self, job: Job, request_id: str) -> dict:
+    def input(self, job: Job) -> dict:
         width, height = size_of(job)
         return {
             "prompt": job.prompt,
             "input_image": data_uri(identity_of(job)),
             "aspect_ratio": "2:3" if height > width else "1:1",
-            "seed": seed_of(request_id),
+            "seed": job.seed,
             "output_format": "png",
         }
 
     def submit(self, job: Job, request_id: str, again: bool = False):
-        body = {"input": self.input(job, request_id)}
+        body = {"input": self.input(job)}
         hook = webhook_url("replicate", request_id)
         if hook:
             body |= {"webhook": hook, "webhook_events_filter": ["completed"]}
