@@ -1,10 +1,15 @@
 """Event log: GET /v1/sessions/{id}/events?since=N with 1,000 and 1,000,000 events in
 the session. Target: latency(1,000,000) / latency(1,000) <= 1.5, read from the middle
-of the log and from its tail (the usual poll)."""
+of the log and from its tail (the usual poll).
+
+What is timed is the answer the view builds (the index scan, the page, its rendering):
+a repeated poll is replayed by the read fast path (characters/read_cache.py) without
+touching the log at all, so it is measured in-process with the kept answers cleared
+before every request (the reads scenario measures the replays through gunicorn)."""
 
 import statistics
+import time
 
-from ..load import hammer
 from ..results import Row, Scenario
 from .reads import count_queries
 
@@ -34,19 +39,28 @@ def run(ctx) -> Scenario:
     sc = Scenario(
         "events",
         "Event log: events?since=N at 1,000 and 1,000,000 events",
-        "gunicorn on PostgreSQL",
+        "in-process (Django's full request stack) on PostgreSQL, every answer built",
     )
+    from django.test import Client
+
+    from characters import read_cache
+
     small, large = ctx.event_logs[1_000], ctx.event_logs[1_000_000]
-    headers = {"Authorization": f"Bearer {ctx.key}"}
-    base = ctx.server.base
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {ctx.key}")
     seconds = 1.0
     rounds = 3 if ctx.quick else 6
 
-    def measure(seeded, since, secs):
+    def measure(seeded, since, secs) -> float:
+        """p50 milliseconds of the built answer, one request after another."""
         path = f"/v1/sessions/{seeded.session_id}/events?since={since}"
         ctx.server.wait_idle()
-        # One connection: latency without queueing behind other requests.
-        return hammer(f"{base}{path}", headers=headers, seconds=secs, connections=1)
+        times, ends = [], time.perf_counter() + secs
+        while time.perf_counter() < ends:
+            read_cache.clear()
+            started = time.perf_counter()
+            client.get(path)
+            times.append((time.perf_counter() - started) * 1000)
+        return statistics.median(times)
 
     for where, pick in (
         ("middle", lambda n: n // 2),
@@ -56,7 +70,7 @@ def run(ctx) -> Scenario:
         for label, seeded in (("small", small), ("large", large)):
             since = pick(seeded.size)
             path = f"/v1/sessions/{seeded.session_id}/events?since={since}"
-            status, queries, size, _etag = count_queries(path, ctx.key)
+            status, queries, _replayed, size, _etag = count_queries(path, ctx.key)
             details[label] = {
                 "status": status,
                 "queries": queries,
@@ -70,8 +84,8 @@ def run(ctx) -> Scenario:
         for _ in range(rounds):
             for label, seeded in (("small", small), ("large", large)):
                 samples[label].append(measure(seeded, pick(seeded.size), seconds))
-        p50_small = statistics.median(r.p50_ms for r in samples["small"])
-        p50_large = statistics.median(r.p50_ms for r in samples["large"])
+        p50_small = statistics.median(samples["small"])
+        p50_large = statistics.median(samples["large"])
         ratio = p50_large / p50_small
         ok = ratio <= TARGET and all(d["status"] == 200 for d in details.values())
         sc.add(
@@ -84,8 +98,7 @@ def run(ctx) -> Scenario:
                 floor=p50_small,
                 floor_unit="ms (1,000 events)",
                 ratio=ratio,
-                detail={k: [r.as_dict() for r in v] for k, v in samples.items()}
-                | {"checks": details},
+                detail={"p50_ms_per_round": samples, "checks": details},
             )
         )
         same = details["small"]["queries"] == details["large"]["queries"]
@@ -104,9 +117,9 @@ def run(ctx) -> Scenario:
             f"{where}: PostgreSQL plan at 1,000,000 events: {details['large']['plan']}."
         )
     sc.notes.append(
-        f"Latency: one keep-alive connection, {rounds} rounds of {seconds:g} s per "
-        "size taken "
-        "alternately; the figure is the median of the rounds' p50. Pages hold up to "
-        "100 events."
+        f"Latency: in-process requests one after another (kept answers cleared before "
+        f"each, so the view builds every one), {rounds} rounds of {seconds:g} s per "
+        "size taken alternately; the figure is the median of the rounds' p50. Pages "
+        "hold up to 100 events."
     )
     return sc
