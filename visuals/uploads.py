@@ -163,6 +163,42 @@ class CheckedImage:
     byte_size: int
     reencoded: bool
 
+    @classmethod
+    def as_uploaded(cls, fmt, width, height, image, upload, *, data=None):
+        """A checked image stored as the upload's own bytes (hashed while received
+        where the upload handler did, else now: from `data`, its bytes, when read)."""
+        sha256 = getattr(upload, "sha256", None)
+        if sha256 is None:
+            sha256 = (
+                hashlib.sha256(data).hexdigest()
+                if data is not None
+                else _sha256_of(upload)
+            )
+        return cls(
+            format=fmt,
+            width=width,
+            height=height,
+            image=image,
+            content=upload,
+            sha256=sha256,
+            byte_size=upload.size,
+            reencoded=False,
+        )
+
+    @classmethod
+    def of_bytes(cls, fmt, width, height, image, data: bytes, *, reencoded: bool):
+        """A checked image stored as `data` (not the upload's own file)."""
+        return cls(
+            format=fmt,
+            width=width,
+            height=height,
+            image=image,
+            content=ContentFile(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            byte_size=len(data),
+            reencoded=reencoded,
+        )
+
 
 def _carries_metadata(image: Image.Image) -> bool:
     info = image.info
@@ -377,16 +413,7 @@ def _stored_as(
     if fmt == "JPEG" and not keep_image:
         stored.draft(stored.mode, (max(1, width // 8), max(1, height // 8)))
     stored.load()
-    return CheckedImage(
-        format=fmt,
-        width=width,
-        height=height,
-        image=stored,
-        content=ContentFile(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        byte_size=len(data),
-        reencoded=reencoded,
-    )
+    return CheckedImage.of_bytes(fmt, width, height, stored, data, reencoded=reencoded)
 
 
 def check_image(upload, *, keep_image: bool = True) -> CheckedImage:
@@ -444,16 +471,7 @@ def check_image(upload, *, keep_image: bool = True) -> CheckedImage:
         raise image_rejected("file is not a PNG, JPEG or WebP image")
 
     if proven_png:  # sound, no metadata, nothing after IEND: stored as received
-        return CheckedImage(
-            format=fmt,
-            width=width,
-            height=height,
-            image=image,
-            content=upload,
-            sha256=getattr(upload, "sha256", None) or _sha256_of(upload),
-            byte_size=upload.size,
-            reencoded=False,
-        )
+        return CheckedImage.as_uploaded(fmt, width, height, image, upload)
     if fmt == "JPEG" and rotated:
         upload.seek(0)
         upright = _jpeg_upright(upload.read(), orientation)
@@ -468,27 +486,17 @@ def check_image(upload, *, keep_image: bool = True) -> CheckedImage:
         if end is None or end < len(data) or _carries_metadata(image):
             stripped = _jpeg_stripped(data)
             if stripped is not None:
-                return CheckedImage(
-                    format=fmt,
-                    width=width,
-                    height=height,
-                    image=image,
-                    content=ContentFile(stripped),
-                    sha256=hashlib.sha256(stripped).hexdigest(),
-                    byte_size=len(stripped),
-                    reencoded=False,
+                return CheckedImage.of_bytes(
+                    fmt, width, height, image, stripped, reencoded=False
                 )
         else:
-            return CheckedImage(
-                format=fmt,
-                width=width,
-                height=height,
-                image=image,
-                content=upload,
-                sha256=getattr(upload, "sha256", None)
-                or hashlib.sha256(data).hexdigest(),
-                byte_size=upload.size,
-                reencoded=False,
+            return CheckedImage.as_uploaded(
+                fmt,
+                width,
+                height,
+                image,
+                upload,
+                data=data,
             )
     if rotated or _carries_metadata(image) or _has_trailing_bytes(upload, fmt):
         if image.size != (width, height):  # a reduced decode: re-encode the full one
@@ -496,13 +504,4 @@ def check_image(upload, *, keep_image: bool = True) -> CheckedImage:
             image = Image.open(upload)
             image.load()
         return _stored_as(_reencode(image, fmt), fmt, reencoded=True)
-    return CheckedImage(
-        format=fmt,
-        width=image.width,
-        height=image.height,
-        image=image,
-        content=upload,
-        sha256=getattr(upload, "sha256", None) or _sha256_of(upload),
-        byte_size=upload.size,
-        reencoded=False,
-    )
+    return CheckedImage.as_uploaded(fmt, image.width, image.height, image, upload)
