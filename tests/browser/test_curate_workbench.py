@@ -283,6 +283,12 @@ def test_screenshots_of_every_page(
         page.screenshot(path=str(ARTIFACTS / f"page-{name}-{size}.png"))
         wide = page.evaluate("document.documentElement.scrollWidth")
         assert wide <= SIZES[size]["width"], (name, wide, _too_wide(page))
+        # Nor does a long value (an env var name in a reason) run out of its card.
+        spill = page.evaluate(
+            "Math.max(0, ...Array.from(document.querySelectorAll('.facts'),"
+            " e => e.scrollWidth - e.clientWidth))"
+        )
+        assert spill <= 1, (name, spill)
     context.close()
 
 
