@@ -37,9 +37,18 @@ class LoadResult:
     p95_ms: float
     p99_ms: float
     tool: str
+    # Set by infra.Gunicorn.hammer: each worker process's share of the server's CPU
+    # during the sample, and how many unbalanced samples were taken again before it.
+    worker_shares: tuple = ()
+    retakes: int = 0
 
     def as_dict(self) -> dict:
         return {
+            **(
+                {"worker_shares": self.worker_shares, "retakes": self.retakes}
+                if self.worker_shares
+                else {}
+            ),
             "rps": round(self.rps, 1),
             "requests": self.requests,
             "errors": self.errors,

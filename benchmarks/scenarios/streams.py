@@ -15,7 +15,6 @@ import threading
 import time
 
 from ..infra import PY, ROOT, Gunicorn
-from ..load import hammer
 from ..results import Row, Scenario
 
 STREAMS = 500
@@ -130,8 +129,7 @@ def run(ctx) -> Scenario:
     rounds = 2 if ctx.quick else 7
 
     def sample(path):
-        server.wait_idle()
-        return hammer(
+        return server.hammer(
             f"{server.base}{path}",
             headers=headers,
             seconds=seconds,
@@ -252,13 +250,11 @@ def run(ctx) -> Scenario:
     log = ctx.logs / "gunicorn-gthread.log"
     with Gunicorn(ctx.pg, log, command=Gunicorn.GTHREAD_COMMAND) as old:
         for name, path in endpoints:
-            old.wait_idle()
-            hammer(f"{old.base}{path}", headers=headers, seconds=1)
+            old.hammer(f"{old.base}{path}", headers=headers, seconds=1)
             rates = []
             for _ in range(rounds):
-                old.wait_idle()
                 rates.append(
-                    hammer(
+                    old.hammer(
                         f"{old.base}{path}",
                         headers=headers,
                         seconds=seconds,
