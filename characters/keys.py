@@ -22,6 +22,8 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from loreos.cache import get_many_near
+
 from .models import Account, ApiKey
 
 KEY_PREFIX = "lok"
@@ -81,7 +83,7 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
         return None
     key_hash = _hash(raw)
     cache = caches["shared"]
-    cached = cache.get(_cache_key(key_hash))
+    cached = get_many_near(cache, [_cache_key(key_hash)]).get(_cache_key(key_hash))
     if cached is not None:
         return cached
     api_key = (

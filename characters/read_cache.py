@@ -48,6 +48,7 @@ from django.dispatch import receiver
 from django.http import HttpResponse
 
 from loreos.api.conditional import etag_matches, etag_of
+from loreos.cache import get_many_near
 
 from . import read_tokens
 from .keys import api_key_cache_key
@@ -183,7 +184,8 @@ def _answer_key(request, scope_of, kwargs) -> str | None:
     if scope is None:
         return None
     token_key = read_tokens.token_key(scope)
-    found = caches["shared"].get_many([row_key, token_key])
+    # read_only: the key's row is only read here (its account id), never modified.
+    found = get_many_near(caches["shared"], [row_key, token_key], read_only=True)
     api_key = found.get(row_key)
     if api_key is None:
         return None

@@ -121,6 +121,10 @@ if CACHES["default"]["BACKEND"].endswith(("LocMemCache", "DummyCache")):
     }
 else:
     CACHES["shared"] = dict(CACHES["default"], KEY_PREFIX="shared")
+# The lookups every API request makes of the shared cache (its key's row, a polled
+# read's token) answered from each process's memory, kept true by Redis's client-side
+# caching (loreos/cache.py): no round trip per request. Redis only; off: ask each time.
+LOREOS_NEAR_CACHE = env.bool("LOREOS_NEAR_CACHE", default=True)
 # How long a valid API key's row is reused without a query (revocation deletes it).
 LOREOS_API_KEY_CACHE_SECONDS = env.int("LOREOS_API_KEY_CACHE_SECONDS", default=300)
 # The polled reads' kept answers (characters/read_cache.py): how long one is replayed at

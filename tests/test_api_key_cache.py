@@ -1,5 +1,7 @@
 """The API-key lookup: no SQL on a warm path, and a revoked key refused at once by
-every process (the `shared` cache is the embedded default's file cache here)."""
+every process (the `shared` cache is the embedded default's file cache here; the
+services pass runs the same two processes on Redis: tests/services/
+test_services_near_cache.py)."""
 
 import os
 import subprocess
@@ -61,27 +63,39 @@ def test_a_wrong_secret_with_a_real_prefix_is_refused(key):
 
 
 # One process per worker, talking over stdin/stdout: `auth <key>` answers
-# "<ok|refused> <queries>", `revoke <key>` revokes it (in a committed transaction).
+# "<ok|refused> <SQL queries> <commands sent to Redis>", `revoke <key>` revokes it (in
+# a committed transaction).
 WORKER = textwrap.dedent(
     """
     import sys
     import django
+    import redis.connection
 
     django.setup()
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
     from characters.keys import api_key_authenticate, api_key_revoke
 
+    sent = [0]
+    send = redis.connection.AbstractConnection.send_packed_command
+
+    def counted(self, *args, **kwargs):
+        sent[0] += 1
+        return send(self, *args, **kwargs)
+
+    redis.connection.AbstractConnection.send_packed_command = counted
     for line in sys.stdin:
         verb, raw = line.split()
         if verb == "auth":
+            sent[0] = 0
             with CaptureQueriesContext(connection) as ctx:
                 found = api_key_authenticate(raw)
-            print("ok" if found else "refused", len(ctx.captured_queries), flush=True)
+            answer = "ok" if found else "refused"
+            print(answer, len(ctx.captured_queries), sent[0], flush=True)
         elif verb == "revoke":
             with transaction.atomic():
                 api_key_revoke(api_key_authenticate(raw))
-            print("revoked", 0, flush=True)
+            print("revoked", 0, 0, flush=True)
     """
 )
 SETUP = textwrap.dedent(
@@ -100,12 +114,19 @@ SETUP = textwrap.dedent(
 
 
 def test_a_revoke_in_one_process_is_refused_by_the_other_at_once(tmp_path):
+    revoke_across_processes(tmp_path, "locmemcache://")
+
+
+def revoke_across_processes(tmp_path, cache_url: str) -> list:
+    """Two worker processes on one SQLite database and `cache_url`: a key warm in
+    both, revoked in one, is refused by the other on its next lookup. Returns each
+    answer (verdict, SQL queries, commands sent to Redis) in order."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "loreos.settings",
         "LOREOS_VAR_DIR": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "CACHE_URL": "locmemcache://",
+        "CACHE_URL": cache_url,
     }
     raw = subprocess.run(
         [sys.executable, "-c", SETUP],
@@ -128,10 +149,13 @@ def test_a_revoke_in_one_process_is_refused_by_the_other_at_once(tmp_path):
         for _ in range(2)
     ]
 
+    answers = []
+
     def ask(worker, verb):
         worker.stdin.write(f"{verb} {raw}\n")
         worker.stdin.flush()
-        answer, queries = worker.stdout.readline().split()
+        answer, queries, sent = worker.stdout.readline().split()
+        answers.append((answer, int(queries), int(sent)))
         return answer, int(queries)
 
     try:
@@ -142,6 +166,7 @@ def test_a_revoke_in_one_process_is_refused_by_the_other_at_once(tmp_path):
         assert ask(first, "revoke")[0] == "revoked"
         assert ask(second, "auth")[0] == "refused"  # the very next request
         assert ask(first, "auth")[0] == "refused"
+        return answers
     finally:
         for worker in workers:
             worker.stdin.close()

@@ -103,3 +103,21 @@ def workers(tmp_path):
     yield start
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture
+def redis_cache(settings, redis_url):
+    """The default and shared caches on the real Redis (loreos.cache.RedisCache), each
+    with a key prefix of this test's own; the shared one is returned."""
+    import uuid
+
+    prefix = uuid.uuid4().hex[:12]
+    backend = {"BACKEND": "loreos.cache.RedisCache", "LOCATION": redis_url}
+    settings.CACHES = {
+        "default": {**backend, "KEY_PREFIX": f"{prefix}-d"},
+        "shared": {**backend, "KEY_PREFIX": f"{prefix}-s"},
+    }
+    from django.core.cache import caches
+
+    yield caches["shared"]
+    caches["shared"].clear()

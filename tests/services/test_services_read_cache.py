@@ -2,8 +2,6 @@
 committed transactions: a kept answer costs no SQL, a committed write replaces the
 token, a revoked key is refused at once."""
 
-import uuid
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -14,20 +12,6 @@ from tests.helpers import IMAGES_ON, upload_identity
 from tests.test_assets_upload import uploaded
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def redis_cache(settings, redis_url):
-    prefix = uuid.uuid4().hex[:12]
-    backend = {"BACKEND": "loreos.cache.RedisCache", "LOCATION": redis_url}
-    settings.CACHES = {
-        "default": {**backend, "KEY_PREFIX": f"{prefix}-d"},
-        "shared": {**backend, "KEY_PREFIX": f"{prefix}-s"},
-    }
-    from django.core.cache import caches
-
-    yield caches["shared"]
-    caches["shared"].clear()
 
 
 def queries_of(api, path, **extra):
