@@ -16,16 +16,18 @@ send no signals. A missing token (evicted, cold cache) is made anew: the worst a
 token costs is one answer built again. A rolled-back write replaced the token for
 nothing (one rebuild).
 
-The fast path (``fast_read``) sits in front of a DRF view for GETs. It reads, in one
-round trip to the shared cache, the Bearer key's cached row and the scope's token; with
-no cached row (an unknown, revoked or uncached key) the DRF view answers (and
-authenticates fully: 401, or caches the row). Otherwise it looks up the answer kept
-under (account, full path, Accept, scope, token, conditional.REVISION, settings salt):
-a kept answer is replayed byte for byte (the same headers the DRF view sent), or as a
-bodiless 304 when If-None-Match names its ETag; else the DRF view answers and its 200
-(or its 304: the ETag alone) is kept. The token is read *before* the view reads its
-data, so a kept body is never older than its token. Errors are never kept; another
-account's request has another key, so it reaches the view and its 404.
+The fast path (``ReadCacheMiddleware``, for the views marked ``fast_read``) sits in
+front of the DRF view and of most middleware for GETs. It reads, in one lookup of the
+shared cache (from this process's memory on Redis: loreos.cache.get_many_near), the
+Bearer key's cached row and the scope's token; with no cached row (an unknown, revoked
+or uncached key) the DRF view answers (and authenticates fully: 401, or caches the row).
+Otherwise it looks up the answer kept under (account, full path, Accept, scope, token,
+conditional.REVISION, settings salt): a kept answer is replayed byte for byte (the same
+headers the DRF view and the middleware inside this one sent), or as a bodiless 304 when
+If-None-Match names its ETag; else the DRF view answers and its 200 (or its 304: the
+ETag alone) is kept. The token is read *before* the view reads its data, so a kept body
+is never older than its token. Errors are never kept; another account's request has
+another key, so it reaches the view and its 404.
 
 Kept answers live in this process's memory (LOREOS_READ_CACHE_BYTES, oldest dropped
 first) for LOREOS_READ_CACHE_SECONDS at most (settings caps it under the lifetime of
@@ -39,13 +41,14 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import wraps
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.exceptions import DisallowedHost
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpResponse
+from django.urls import Resolver404, resolve
 
 from loreos.api.conditional import etag_matches, etag_of
 from loreos.cache import get_many_near
@@ -62,8 +65,6 @@ from .read_tokens import (
 )
 
 logger = logging.getLogger(__name__)
-
-_NOT_KEPT = ("content-length",)
 
 
 @receiver(post_save, sender=Character)
@@ -217,11 +218,9 @@ def _keep(key: str, response, kept: _Kept | None) -> None:
         return
     if hasattr(response, "render"):
         response.render()
-    headers = tuple(
-        (name, value)
-        for name, value in response.items()
-        if name.lower() not in _NOT_KEPT
-    )
+    # Every header the view and the middleware inside this one set (CommonMiddleware's
+    # Content-Length among them); the middleware outside adds its own to each replay.
+    headers = tuple(response.items())
     expires = time.monotonic() + settings.LOREOS_READ_CACHE_SECONDS
     if response.status_code == 304:
         if kept is not None and kept.etag == etag:
@@ -230,36 +229,80 @@ def _keep(key: str, response, kept: _Kept | None) -> None:
         return
     content = bytes(response.content)
     without_body = tuple(
-        (name, value) for name, value in headers if name.lower() != "content-type"
+        (name, "0" if name.lower() == "content-length" else value)
+        for name, value in headers
+        if name.lower() != "content-type"
     )
     size = len(content) + 512
     _answers.put(key, _Kept(etag, content, headers, without_body, size, expires))
 
 
 def fast_read(view, scope_of):
-    """`view` (a DRF view function) with the fast path in front of its GETs;
-    `scope_of(url kwargs)` names the scope (character_scope, session_scope). The
-    schema generator still sees the DRF view."""
+    """Mark `view` (a DRF view function) as a polled read: ReadCacheMiddleware
+    answers its GETs from kept answers; `scope_of(url kwargs)` names the scope
+    (character_scope, session_scope). The view itself is unchanged (the schema
+    generator, and every request the fast path passes on, see the DRF view)."""
+    view.read_scope_of = scope_of
+    return view
 
-    @wraps(view)
-    def read(request, *args, **kwargs):
-        if request.method != "GET" or not settings.LOREOS_READ_CACHE_SECONDS:
-            return view(request, *args, **kwargs)
-        try:
-            key = _answer_key(request, scope_of, kwargs)
-        except Exception:  # the shared cache is down: DRF answers as if we weren't here
-            logger.warning("read cache unavailable", exc_info=True)
-            key = None
+
+class ReadCacheMiddleware:
+    """The fast path, placed right after SecurityMiddleware (settings.MIDDLEWARE).
+
+    A GET whose URL resolves to a ``fast_read`` view is answered here from the kept
+    answer when there is one: the middleware further in (sessions, CSRF, auth,
+    messages, frame options) and Django's view machinery are skipped, so a replayed
+    answer costs less than a bare view. What they would do to such a request is
+    nothing or a header: an API GET with a Bearer key touches no session, no CSRF
+    token, no message, and the headers they set (X-Frame-Options, DRF's Vary) were
+    set on the answer when it was kept, so the replay carries them (cookies never
+    are: a kept answer holds headers only). The middleware outside this one still
+    runs on every request (the request id, SecurityMiddleware's redirect and
+    headers); the host is checked against ALLOWED_HOSTS here as CommonMiddleware
+    would (a bad one goes on to it, and to its 400). Anything else (no kept answer,
+    another method, an unknown key) goes on down the chain, and its answer is kept
+    on the way back.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        key = _request_key(request)
         if key is None:
-            return view(request, *args, **kwargs)
+            return self.get_response(request)
         kept = _answers.get(key)
         if kept is not None:
             if etag_matches(request.META.get("HTTP_IF_NONE_MATCH"), kept.etag):
                 return _replay(304, b"", kept.headers_304)
             if kept.content is not None:
                 return _replay(200, kept.content, kept.headers)
-        response = view(request, *args, **kwargs)
+        response = self.get_response(request)
         _keep(key, response, kept)
         return response
 
-    return read
+
+def _request_key(request) -> str | None:
+    """Where this request's answer is kept, or None (not a fast read: go on)."""
+    if (
+        request.method != "GET"
+        or not settings.LOREOS_READ_CACHE_SECONDS
+        or _bearer(request) is None  # pages, static files: not an API read
+    ):
+        return None
+    try:
+        match = resolve(request.path_info, getattr(request, "urlconf", None))
+    except Resolver404:
+        return None
+    scope_of = getattr(match.func, "read_scope_of", None)
+    if scope_of is None or settings.DISALLOWED_USER_AGENTS:
+        return None
+    try:
+        request.get_host()  # ALLOWED_HOSTS
+    except DisallowedHost:
+        return None
+    try:
+        return _answer_key(request, scope_of, match.kwargs)
+    except Exception:  # the shared cache is down: DRF answers as if we weren't here
+        logger.warning("read cache unavailable", exc_info=True)
+        return None

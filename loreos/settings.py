@@ -54,6 +54,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "loreos.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Kept answers of the polled reads, replayed before the rest (its docstring).
+    "characters.read_cache.ReadCacheMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

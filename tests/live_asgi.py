@@ -4,7 +4,14 @@ test process (so it shares the test database, as Django's live_server does).
 While it serves, database connections are not kept between units of work
 (CONN_MAX_AGE 0, as Django's live_server closes its threads' connections): the server's
 threads, which outlive the test, must not hold the test database open (PostgreSQL could
-neither flush nor drop it)."""
+neither flush nor drop it).
+
+On SQLite the test database is in memory with a shared cache, where a table a
+transaction is writing is locked for everyone else: a reader in another thread (an
+event stream, while a test appends events) fails at once with "database table is
+locked", which neither PostgreSQL nor a file database does (they wait or read the last
+committed rows). While serving, SQLite connections read without those table locks
+(PRAGMA read_uncommitted), as readers of a real database would not be refused."""
 
 import contextlib
 import socket
@@ -24,8 +31,14 @@ def free_port() -> int:
 def serve(app=None):
     """Yield the base URL of loreos.asgi.application (or `app`) served by uvicorn."""
     from django.db import connections
+    from django.db.backends.signals import connection_created
 
     from loreos.asgi import application
+
+    def unlocked_reads(sender, connection, **kwargs):
+        if connection.vendor == "sqlite" and connection.is_in_memory_db():
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA read_uncommitted = 1")
 
     # Every thread's connection shares this settings dict.
     database = connections["default"].settings_dict
@@ -44,16 +57,18 @@ def serve(app=None):
             timeout_graceful_shutdown=1,
         )
     )
+    connection_created.connect(unlocked_reads)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
     try:
+        deadline = time.monotonic() + 15
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         database["CONN_MAX_AGE"] = kept
+        connection_created.disconnect(unlocked_reads)

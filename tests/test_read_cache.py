@@ -2,6 +2,8 @@
 byte for byte without SQL while nothing changed, every write replaces the scope's
 token, another account never gets a kept answer, a revoked key is refused at once."""
 
+import re
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -258,3 +260,36 @@ def test_two_accounts_with_the_same_slug_each_get_their_own(
     upload_identity(other_api)
     assert api.get(path).content == mine  # rebuilt (same token for both), same answer
     assert_current(other_api, path, theirs)
+
+
+def test_what_the_skipped_middleware_would_refuse_goes_on_to_it(api, hot, settings):
+    """The fast path answers before CommonMiddleware: a host Django refuses, or a
+    user agent it is told to refuse, still gets Django's refusal, never a kept
+    answer."""
+    path = hot["visual-readiness"]
+    assert get(api, path)[0].status_code == 200
+    assert get(api, path)[1] == 0  # kept
+    assert api.get(path, HTTP_HOST="elsewhere.example").status_code == 400
+    settings.DISALLOWED_USER_AGENTS = [re.compile(r"^BadBot")]
+    assert api.get(path, HTTP_USER_AGENT="BadBot/1").status_code == 403
+
+
+def test_a_replay_is_served_by_the_middleware_before_the_view(api, hot, monkeypatch):
+    """A kept answer never reaches the URL's view (nor the middleware after the fast
+    path): the replay is the middleware's own."""
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    path = hot["generations"]
+    assert api.get(path).status_code == 200
+    reached = []
+    real = SessionMiddleware.process_request
+    monkeypatch.setattr(
+        SessionMiddleware,
+        "process_request",
+        lambda self, request: reached.append(request.path) or real(self, request),
+    )
+    assert api.get(path).status_code == 200
+    assert reached == []
+    read_cache.clear()
+    assert api.get(path).status_code == 200
+    assert len(reached) == 1
