@@ -35,11 +35,19 @@ the decoded bitmap (every category but identity, whose advice measures faces), a
 decoded at 1/8 scale (Pillow's ``draft``): the decoder still reads all of its
 entropy-coded data, so a truncated or corrupt file is refused the same, while the
 bitmap held is 1/64 of the full one. A PNG is not decoded at all then: ``png_stream``
-walks its chunks (each CRC), inflates its IDAT stream in bounded pieces and checks its
+checks its chunks (each CRC), inflates its IDAT stream in bounded pieces and checks its
 exact length and every row's filter byte — all that a full decode could refuse, at
 about half the cost and with no bitmap; a file that proof does not cover (interlaced,
 with text chunks or trailing bytes, or broken) is decoded in full as before, so every
-file is refused or stored exactly as a full decode decides.
+file is refused or stored exactly as a full decode decides. That proof runs while the
+file is received: ``UploadLimitHandler`` feeds each chunk of a file that starts with
+the PNG signature to ``png_stream.InThread`` (a second thread; ISA-L's inflate and CRC
+release the GIL, so it overlaps reading and parsing the body), waits for its answer
+when the file ends and ``read_multipart`` attaches it to the uploaded file
+(``png_proven``), so the file is not read again for it. The thread is started whatever
+the category (the handler runs before the form's fields are known), so an identity
+PNG's proof is spare work on the second core; it is joined before the request goes
+on, whether the file ended, the upload was stopped or the parse failed.
 
 So a stored, served file never carries a location or a payload, and the stored pixels
 are upright, which is what the generator and the face measurements expect. ``sha256``,
@@ -464,7 +472,8 @@ def check_image(upload, *, keep_image: bool = True) -> CheckedImage:
     image.
 
     ``upload`` is a Django (uploaded) File or any binary file object; a ``sha256``
-    attribute on it (set by read_multipart while receiving) saves reading it again.
+    attribute on it (set by read_multipart while receiving) saves reading it again, and
+    so does a ``png_proven`` one (the PNG proof made while receiving).
     With ``keep_image=False`` the returned ``image`` may be a reduced-scale decode (a
     JPEG) or not decoded at all (a PNG proven sound by ``png_stream``).
     """
