@@ -58,7 +58,9 @@ class Proof:
     """
 
     def __init__(self, *, max_pixels: int | None = None):
-        self.failed = False  # set once the file cannot be proven (or on ``abandon``)
+        # Set once the file cannot be proven (or on ``abandon``, from another thread):
+        # only ever from False to True.
+        self.failed = False
         self._max_pixels = max_pixels
         self._step = _SIGNATURE
         self._field = b""  # the part of a fixed-size field received so far
@@ -122,7 +124,8 @@ class Proof:
     def _complete(self, step: int, field: bytes) -> None:
         """A fixed-size field is whole: act on it and say what comes next."""
         if step == _SIGNATURE:
-            self.failed = field != SIGNATURE
+            if field != SIGNATURE:
+                self.failed = True
             self._step = _HEADER
         elif step == _HEADER:
             length, kind = int.from_bytes(field[:4], "big"), field[4:]
@@ -130,11 +133,13 @@ class Proof:
             if kind in METADATA_CHUNKS:
                 self.failed = True
             elif kind == b"IHDR":
-                self.failed = length != 13 or self._inflater is not None
+                if length != 13 or self._inflater is not None:
+                    self.failed = True
                 self._step = _IHDR
                 return
             elif kind == b"IDAT":
-                self.failed = self._inflater is None or self._inflater.eof
+                if self._inflater is None or self._inflater.eof:
+                    self.failed = True
             self._left = length
             self._step = _BODY if length else _CRC
         elif step == _IHDR:
@@ -148,11 +153,12 @@ class Proof:
                 self._header(self._ihdr)
             elif self._kind == b"IEND":
                 inflater = self._inflater
-                self.failed = not (
+                if not (
                     inflater is not None
                     and inflater.eof
                     and self._position == self._total
-                )
+                ):
+                    self.failed = True
                 self._step = _END
                 return
             self._step = _HEADER
