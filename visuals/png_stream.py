@@ -110,10 +110,7 @@ class Proof:
                 self.failed = True
             else:
                 want = _SIZES[step] - len(self._field)
-                if not self._field and size - at >= want:
-                    field = bytes(view[at : at + want])
-                else:
-                    field = self._field + bytes(view[at : at + want])
+                field = self._field + bytes(view[at : at + want])
                 at += min(want, size - at)
                 if len(field) < _SIZES[step]:
                     self._field = field
