@@ -35,11 +35,19 @@ the decoded bitmap (every category but identity, whose advice measures faces), a
 decoded at 1/8 scale (Pillow's ``draft``): the decoder still reads all of its
 entropy-coded data, so a truncated or corrupt file is refused the same, while the
 bitmap held is 1/64 of the full one. A PNG is not decoded at all then: ``png_stream``
-walks its chunks (each CRC), inflates its IDAT stream in bounded pieces and checks its
+checks its chunks (each CRC), inflates its IDAT stream in bounded pieces and checks its
 exact length and every row's filter byte — all that a full decode could refuse, at
 about half the cost and with no bitmap; a file that proof does not cover (interlaced,
 with text chunks or trailing bytes, or broken) is decoded in full as before, so every
-file is refused or stored exactly as a full decode decides.
+file is refused or stored exactly as a full decode decides. That proof runs while the
+file is received: ``UploadLimitHandler`` feeds each chunk of a file that starts with
+the PNG signature to ``png_stream.InThread`` (a second thread; ISA-L's inflate and CRC
+release the GIL, so it overlaps reading and parsing the body), waits for its answer
+when the file ends and ``read_multipart`` attaches it to the uploaded file
+(``png_proven``), so the file is not read again for it. The thread is started whatever
+the category (the handler runs before the form's fields are known), so an identity
+PNG's proof is spare work on the second core; it is joined before the request goes
+on, whether the file ended, the upload was stopped or the parse failed.
 
 So a stored, served file never carries a location or a payload, and the stored pixels
 are upright, which is what the generator and the face measurements expect. ``sha256``,
@@ -91,10 +99,14 @@ def _too_large() -> ApiError:
 
 class UploadLimitHandler(FileUploadHandler):
     """Count (and hash) file bytes as they arrive; stop the upload at the first chunk
-    past the limit.
+    past the limit; prove a PNG while it arrives.
 
     Sits first in the handler chain and passes every chunk on unchanged, so Django's own
-    handlers (memory, then a temporary file) still store it — only up to the limit.
+    handlers (memory, then a temporary file) still store it — only up to the limit. A
+    file that starts with the PNG signature is also fed, chunk by chunk, to
+    ``png_stream.InThread``: the proof runs on a second thread while the rest of the
+    body is received and parsed, and ends (joined) when the file does, when the upload
+    is stopped, or in ``close``.
     """
 
     def __init__(self, request=None, *, limit: int):
@@ -103,24 +115,58 @@ class UploadLimitHandler(FileUploadHandler):
         self.received = 0
         self.exceeded = False
         self.digests: dict[str, str] = {}  # form field → SHA-256 of its file's bytes
+        self.proofs: dict[str, bool] = {}  # form field → its PNG proof's answer
         self._digest = None
+        self._head = b""  # a file's first bytes, until there are enough to tell a PNG
+        self._proof = None  # png_stream.InThread of the file being received
 
     def new_file(self, field_name, *args, **kwargs):
         super().new_file(field_name, *args, **kwargs)
+        self.close()  # a previous file's proof, should its part never have ended
         self._digest = hashlib.sha256()
+        self._head = b""
 
     def receive_data_chunk(self, raw_data, start):
         self.received += len(raw_data)
         if self.received > self.limit:
             self.exceeded = True
+            self.close()
             # connection_reset: do not read (exhaust) the rest of the body.
             raise StopUpload(connection_reset=True)
         self._digest.update(raw_data)
+        if self._proof is not None:
+            self._proof.feed(raw_data)
+        elif self._head is not None:
+            self._head += raw_data
+            if len(self._head) >= len(png_stream.SIGNATURE):
+                if self._head.startswith(png_stream.SIGNATURE):
+                    self._proof = png_stream.InThread(
+                        max_pixels=settings.LOREOS_MAX_IMAGE_PIXELS
+                    )
+                    self._proof.feed(self._head)
+                self._head = None
         return raw_data
 
     def file_complete(self, file_size):
         self.digests[self.field_name] = self._digest.hexdigest()
+        if self._proof is not None:
+            answer = self._proof.finish()
+            self._proof = None
+            if answer is not None:
+                self.proofs[self.field_name] = answer
         return None
+
+    def upload_interrupted(self):
+        self.close()
+
+    def upload_complete(self):
+        self.close()
+
+    def close(self):
+        """End a proof still running (the upload stopped before its file ended)."""
+        if self._proof is not None:
+            self._proof.cancel()
+            self._proof = None
 
 
 def read_multipart(request):
@@ -138,14 +184,19 @@ def read_multipart(request):
         raise _too_large()
     handler = UploadLimitHandler(request, limit=limit)
     request.upload_handlers.insert(0, handler)
-    data = request.data
+    try:
+        data = request.data
+    finally:
+        handler.close()  # whatever the parser raised, no proof thread is left running
     if handler.exceeded:
         raise _too_large()
-    # Hashed while received: check_image takes the digest instead of reading it again.
+    # Hashed (and a PNG proven) while received: check_image does not read it again.
     for field, digest in handler.digests.items():
         received = request.FILES.get(field)
         if received is not None:
             received.sha256 = digest
+            if field in handler.proofs:
+                setattr(received, png_stream.ATTRIBUTE, handler.proofs[field])
     return data
 
 
@@ -421,7 +472,8 @@ def check_image(upload, *, keep_image: bool = True) -> CheckedImage:
     image.
 
     ``upload`` is a Django (uploaded) File or any binary file object; a ``sha256``
-    attribute on it (set by read_multipart while receiving) saves reading it again.
+    attribute on it (set by read_multipart while receiving) saves reading it again, and
+    so does a ``png_proven`` one (the PNG proof made while receiving).
     With ``keep_image=False`` the returned ``image`` may be a reduced-scale decode (a
     JPEG) or not decoded at all (a PNG proven sound by ``png_stream``).
     """
