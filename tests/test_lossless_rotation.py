@@ -16,13 +16,13 @@ import hashlib
 import io
 import shutil
 import subprocess
-import tempfile
 
 import jpeglib
 import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
+from loreos.devtools.jpeg_exact import exact_planes
 from tests.test_assets_upload import stored_bytes, uploaded
 from tests.test_lossless_uploads import _gps_exif
 from visuals import jpeg_rotate, uploads
@@ -40,36 +40,6 @@ UPRIGHT = {
     8: lambda a: np.rot90(a, 1),
 }
 SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
-
-
-def _dct_basis() -> np.ndarray:
-    x = np.arange(8)
-    basis = np.cos((2 * x[None, :] + 1) * x[:, None] * np.pi / 16) * np.sqrt(2 / 8)
-    basis[0] /= np.sqrt(2)
-    return basis  # [frequency, position], orthonormal
-
-
-def exact_planes(data: bytes) -> list[np.ndarray]:
-    """Each component's samples decoded with an exact IDCT, cropped to its size."""
-    with tempfile.NamedTemporaryFile(suffix=".jpg") as file:
-        file.write(data)
-        file.flush()
-        jpeg = jpeglib.read_dct(file.name)
-        planes = [jpeg.Y] + ([jpeg.Cb, jpeg.Cr] if jpeg.has_chrominance else [])
-        samp = np.array(jpeg.samp_factor)
-        width, height = jpeg.width, jpeg.height
-        tables = [jpeg.qt[i] for i in jpeg.quant_tbl_no]
-    basis = _dct_basis()
-    out = []
-    for plane, (v, h), qt in zip(planes, samp, tables, strict=False):
-        blocks = plane.astype(np.float64) * qt
-        pixels = np.einsum("fy,abfg,gx->abyx", basis, blocks, basis)
-        rows, cols = plane.shape[:2]
-        tiled = pixels.transpose(0, 2, 1, 3).reshape(rows * 8, cols * 8)
-        comp_h = -(-height * v // samp[:, 0].max())
-        comp_w = -(-width * h // samp[:, 1].max())
-        out.append(tiled[:comp_h, :comp_w])
-    return out
 
 
 def noisy_jpeg(size, *, mode="RGB", subsampling="4:2:0", **save) -> bytes:
