@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from . import images, infra
+from .upload_memory import upload_environ
 
 DB = "loreos_upload_inprocess"
 PATH = "/v1/characters/uploader/visual-assets"
@@ -47,25 +48,7 @@ class _NoProofWhileReceiving:
 
 def _wsgi_call(application, body, ctype, key):
     status = {}
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": PATH,
-        "QUERY_STRING": "",
-        "CONTENT_TYPE": ctype,
-        "CONTENT_LENGTH": str(len(body)),
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "127.0.0.1",
-        "HTTP_AUTHORIZATION": f"Bearer {key}",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "wsgi.url_scheme": "http",
-        "wsgi.version": (1, 0),
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-    }
+    environ = upload_environ(PATH, key, io.BytesIO(body), ctype, len(body))
     result = application(
         environ,
         lambda code, headers, exc_info=None: status.update(code=int(code.split()[0])),

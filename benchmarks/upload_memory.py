@@ -27,6 +27,30 @@ def _status_kb(field: str) -> int:
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
+def upload_environ(path, key, stream, content_type, size) -> dict:
+    """The WSGI environ of a multipart POST to `path` with `key`, its body read from
+    `stream` (as gunicorn hands the app a request)."""
+    return {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "CONTENT_TYPE": content_type,
+        "CONTENT_LENGTH": str(size),
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_AUTHORIZATION": f"Bearer {key}",
+        "wsgi.input": stream,
+        "wsgi.errors": sys.stderr,
+        "wsgi.url_scheme": "http",
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+
+
 def _call(application, path, key, body_file, content_type):
     size = os.path.getsize(body_file)
     status = {}
@@ -35,25 +59,7 @@ def _call(application, path, key, body_file, content_type):
         status["code"] = int(code.split()[0])
 
     with open(body_file, "rb") as stream:
-        environ = {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": path,
-            "QUERY_STRING": "",
-            "CONTENT_TYPE": content_type,
-            "CONTENT_LENGTH": str(size),
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "8000",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "HTTP_HOST": "127.0.0.1",
-            "HTTP_AUTHORIZATION": f"Bearer {key}",
-            "wsgi.input": stream,
-            "wsgi.errors": sys.stderr,
-            "wsgi.url_scheme": "http",
-            "wsgi.version": (1, 0),
-            "wsgi.multithread": True,
-            "wsgi.multiprocess": True,
-            "wsgi.run_once": False,
-        }
+        environ = upload_environ(path, key, stream, content_type, size)
         result = application(environ, start_response)
         body = io.BytesIO()
         for chunk in result:
