@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from loreos.admin_readonly import ReadOnlyAdminMixin
+from loreos.admin_readonly import ReadOnlyAdminMixin, list_time
 from loreos.api.ids import is_uuid
 
 from . import services
@@ -477,7 +477,7 @@ class CharacterVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
-    list_display = ["id", "character", "status", "last_seq", "created_at", "exited_at"]
+    list_display = ["id", "character", "status", "last_seq", "opened", "exited"]
     list_filter = ["status", "character__account"]
     search_fields = ["id", "character__slug"]
     list_select_related = ["character"]
@@ -496,6 +496,14 @@ class SessionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Opened", ordering="created_at")
+    def opened(self, session):
+        return list_time(session.created_at)
+
+    @admin.display(description="Exited", ordering="exited_at")
+    def exited(self, session):
+        return list_time(session.exited_at)
 
     @admin.action(description="Exit the selected sessions", permissions=["exit"])
     def exit_sessions(self, request, queryset):

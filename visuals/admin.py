@@ -16,7 +16,7 @@ from django.utils.html import format_html
 
 from characters import admin as characters_admin
 from characters.models import Character
-from loreos.admin_readonly import ReadOnlyAdminMixin, fieldset_fields
+from loreos.admin_readonly import ReadOnlyAdminMixin, fieldset_fields, list_time
 from loreos.api.errors import ApiError
 
 from . import assets as asset_services
@@ -194,7 +194,7 @@ class VisualAssetAdmin(admin.ModelAdmin):
             '{}{}<br><span class="quiet">{}</span>',
             shown,
             who or "—",
-            asset.decided_at.strftime("%Y-%m-%d %H:%M"),
+            list_time(asset.decided_at),
         )
 
     @admin.display(description="Advice")
@@ -375,7 +375,7 @@ class ImageRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Created", ordering="created_at")
     def created(self, row):
-        return row.created_at.strftime("%Y-%m-%d %H:%M")
+        return list_time(row.created_at)
 
     @admin.display(description="State", ordering="request_status")
     def state(self, row):
